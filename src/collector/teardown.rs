@@ -1,0 +1,179 @@
+//! Tearing the garbage down, PEP 442 style.
+//!
+//! When this runs, detection is over and every generation list is consistent;
+//! the garbage objects are out of the generations and known only to the
+//! `garbage` vector here. From now on user code runs (finalizers,
+//! destructors), and may allocate, drop, or even call `collect()` (which
+//! returns 0: no collection inside a collection).
+//!
+//! 1. **Hold** every garbage object (+1 strong) so that nothing a finalizer
+//!    or destructor does can free one of them under us, and mark it
+//!    condemned: `Weak::upgrade` fails from now on.
+//! 2. **Finalize**: each object's finalizer runs once (sticky FINALIZED bit),
+//!    while every object of the garbage is still intact.
+//! 3. **Resurrection check**: if any finalizer ran, detection runs again on
+//!    the garbage alone (counting our hold as outside). An object a finalizer
+//!    made reachable again, and everything it reaches, goes back to the old
+//!    generation untouched.
+//! 4. **Drop** every remaining value in place. A `Gc` inside a value only
+//!    decrements its target, which our hold keeps above zero.
+//! 5. **Release** the holds: each count falls to zero and the block is freed
+//!    (or kept for the `Weak`s that still point at it).
+//!
+//! A panic from a finalizer or destructor is caught, the teardown finishes,
+//! and the first panic is resumed once the collector's state is restored.
+
+use super::visit::{gc_refs_slot, Mode, Visitor, REACHABLE};
+use super::{ClearSetOnUnwind, Collector, OLD};
+use crate::any::AnyGc;
+use crate::heap::header::{FLAG_CONDEMNED, FLAG_DROPPED, FLAG_FINALIZED};
+use crate::heap::object::ObjRef;
+use crate::heap::{self, needs_finalize, release_strong_erased};
+use crate::trace::Tracer;
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+pub(super) type Panic = Box<dyn Any + Send + 'static>;
+
+/// Runs `f`, keeping the first panic in `slot`.
+pub(super) fn catching(slot: &mut Option<Panic>, f: impl FnOnce()) {
+    if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
+        slot.get_or_insert(p);
+    }
+}
+
+impl Collector {
+    /// Tears `garbage` down; returns how many objects were freed (or saved
+    /// by `SAVE_ALL`).
+    pub(super) fn teardown(&self, garbage: Vec<ObjRef>, panic: &mut Option<Panic>) -> usize {
+        if garbage.is_empty() {
+            return 0;
+        }
+        // 1. Hold and condemn (no user code runs in this loop).
+        for &obj in &garbage {
+            // SAFETY: garbage objects are alive: detection found them with a
+            // positive strong count, and nothing has run since.
+            unsafe {
+                let h = obj.header();
+                h.inc_strong();
+                h.set_flag(FLAG_CONDEMNED);
+            }
+        }
+        if self.debug.get().contains(super::control::DebugFlags::SAVE_ALL) {
+            let n = garbage.len();
+            let mut saved = self.garbage.borrow_mut();
+            for obj in garbage {
+                // SAFETY: held and untracked; the hold becomes the AnyGc's.
+                unsafe {
+                    self.retrack(obj, OLD);
+                    saved.push(AnyGc::from_held(obj));
+                }
+            }
+            return n;
+        }
+        // 2. Finalize.
+        let mut finalized_any = false;
+        for &obj in &garbage {
+            // SAFETY: held, so alive; the value is intact.
+            unsafe {
+                let h = obj.header();
+                if !h.has_flag(FLAG_FINALIZED) && needs_finalize(obj) {
+                    h.set_flag(FLAG_FINALIZED);
+                    finalized_any = true;
+                    catching(panic, || obj.finalize());
+                }
+            }
+        }
+        // 3. Resurrection (only user code can resurrect).
+        let garbage = if finalized_any { self.drop_resurrected(garbage, panic) } else { garbage };
+        // 4. Drop the values.
+        for &obj in &garbage {
+            // SAFETY: held, values intact; DROPPED is set first so that no
+            // later path drops a value twice, even if this one panics.
+            unsafe {
+                obj.header().set_flag(FLAG_FINALIZED | FLAG_DROPPED);
+                catching(panic, || obj.drop_value());
+            }
+        }
+        // 5. Release the holds.
+        let n = garbage.len();
+        for obj in garbage {
+            // SAFETY: the value is gone; the hold is ours to release. If a
+            // destructor smuggled out a handle (breaking the Trace contract),
+            // the count stays above zero and the block lives on; DROPPED
+            // stops that handle's last drop from dropping the value again.
+            unsafe {
+                let h = obj.header();
+                if h.dec_strong() == 0 && h.dec_weak() == 0 {
+                    heap::free_block(obj);
+                }
+            }
+        }
+        n
+    }
+
+    /// Step 3: detection again, on the garbage alone. Returns what is still
+    /// garbage; what was resurrected goes back to the old generation.
+    fn drop_resurrected(&self, garbage: Vec<ObjRef>, panic: &mut Option<Panic>) -> Vec<ObjRef> {
+        let mut guard = ClearSetOnUnwind { collector: self, armed: true };
+        let detected = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: held objects are alive; runs only `Trace` impls.
+            unsafe {
+                for &obj in &garbage {
+                    let strong_outside_hold = obj.header().strong() - 1;
+                    if obj.is_large() {
+                        let l = obj.large();
+                        (*l.as_ptr()).gc_refs = strong_outside_hold;
+                        self.scratch().set_large.push(l);
+                    } else {
+                        let pool = obj.pool();
+                        let scratch = self.enter_set(pool);
+                        let i = crate::heap::pool::Pool::index_of(pool, obj.header_ptr().as_ptr().cast());
+                        *scratch.add(i as usize) = strong_outside_hold;
+                    }
+                }
+                let mut visitor = Visitor::new(Mode::Subtract);
+                for &obj in &garbage {
+                    obj.trace(&mut Tracer { visitor: &mut visitor });
+                }
+                let mut visitor = Visitor::new(Mode::Mark);
+                for &obj in &garbage {
+                    let slot = gc_refs_slot(obj).expect("garbage in set");
+                    if *slot > 0 && *slot < REACHABLE {
+                        *slot = REACHABLE;
+                        visitor.stack.push(obj);
+                        while let Some(o) = visitor.stack.pop() {
+                            o.trace(&mut Tracer { visitor: &mut visitor });
+                        }
+                    }
+                }
+                garbage
+                    .iter()
+                    .copied()
+                    .partition::<Vec<_>, _>(|&obj| gc_refs_slot(obj).is_some_and(|s| *s == REACHABLE))
+            }
+        }));
+        guard.armed = false;
+        // SAFETY: the held objects (and so their pools) are alive.
+        unsafe { self.clear_set() };
+        let (resurrected, still_garbage) = match detected {
+            Ok(split) => split,
+            Err(p) => {
+                // A Trace impl panicked: keep everything; a later collection
+                // will find what is still garbage.
+                panic.get_or_insert(p);
+                (garbage, Vec::new())
+            }
+        };
+        for obj in resurrected {
+            // SAFETY: the object is alive and untracked; releasing our hold
+            // cannot free it (it is referenced from outside the garbage), but
+            // if it did, that is an ordinary death.
+            unsafe {
+                self.retrack(obj, OLD);
+                release_strong_erased(obj);
+            }
+        }
+        still_garbage
+    }
+}

@@ -1,0 +1,636 @@
+//! [`Gc<T>`], the reference-counted handle.
+
+use crate::heap::header::{GcBox, Header, FLAG_MUT_LENT};
+use crate::heap::object::ObjRef;
+use crate::heap::vtable::{SliceVTable, STR_VTABLE};
+use crate::heap::{self, Placement};
+use crate::trace::{Trace, Tracer};
+use crate::Weak;
+use std::alloc::Layout;
+use std::any::TypeId;
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::ops::Deref;
+use std::ptr::{self, NonNull};
+
+/// A reference-counted pointer whose cycles are collected.
+///
+/// `Gc<T>` works like [`std::rc::Rc<T>`]: [`clone`](Clone::clone) adds a
+/// reference, dropping the last one drops the value at once. Unlike `Rc`,
+/// values that reference each other in a cycle are freed too, by the
+/// generational cycle collector (see the [crate docs](crate)).
+///
+/// A `Gc` is one pointer wide (two for `Gc<str>`, `Gc<[T]>` and
+/// `Gc<dyn Trait>`), and its object carries only an 8-byte header. It is
+/// neither `Send` nor `Sync`: each thread has its own heap.
+///
+/// `Gc<T>` gives shared access only; mutate through a cell
+/// (`Gc<RefCell<T>>`, `Gc<Cell<T>>`), or with [`Gc::get_mut`] /
+/// [`Gc::make_mut`].
+///
+/// ```
+/// use gengc::Gc;
+///
+/// let five = Gc::new(5);
+/// let also_five = five.clone();
+/// assert_eq!(*also_five, 5);
+/// assert_eq!(Gc::strong_count(&five), 2);
+/// ```
+pub struct Gc<T: ?Sized> {
+    ptr: NonNull<GcBox<T>>,
+    /// Owns a `GcBox<T>` (for drop check), and is neither `Send` nor `Sync`.
+    _owns: PhantomData<GcBox<T>>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<T: Trace + 'static> Gc<T> {
+    /// Moves `value` into a new object.
+    ///
+    /// If `T` may own a `Gc` (see [`Trace::needs_trace`]), the object enters
+    /// the young generation, and this call may first run an automatic
+    /// collection.
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let s = Gc::new(String::from("hello"));
+    /// assert_eq!(s.len(), 5);
+    /// ```
+    #[inline]
+    pub fn new(value: T) -> Gc<T> {
+        let place = heap::place_sized::<T>();
+        let ptr = place.header.cast::<GcBox<T>>();
+        // SAFETY: the placement is an unused block sized and aligned for a
+        // GcBox<T>; once written, the object is complete and may be tracked.
+        unsafe {
+            ptr.as_ptr().write(GcBox { header: Header::new_strong(place.flags()), value });
+            heap::commit(place);
+            Gc::from_inner(ptr)
+        }
+    }
+
+    /// Creates an object that can hold a [`Weak`] to itself: `data_fn`
+    /// receives that `Weak` before the value exists (it does not upgrade
+    /// until `new_cyclic` returns).
+    ///
+    /// # Panics
+    /// If `data_fn` panics, the panic propagates and nothing is leaked.
+    ///
+    /// ```
+    /// use gengc::{Gc, Trace, Weak};
+    ///
+    /// #[derive(Trace)]
+    /// struct Me {
+    ///     me: Weak<Me>,
+    /// }
+    ///
+    /// let me = Gc::new_cyclic(|w| {
+    ///     assert!(w.upgrade().is_none());
+    ///     Me { me: w.clone() }
+    /// });
+    /// assert!(Gc::ptr_eq(&me.me.upgrade().unwrap(), &me));
+    /// ```
+    pub fn new_cyclic<F: FnOnce(&Weak<T>) -> T>(data_fn: F) -> Gc<T> {
+        let place = heap::place_sized::<T>();
+        let ptr = place.header.cast::<GcBox<T>>();
+        // SAFETY: the header alone is written: strong 0 keeps the value out of
+        // reach (upgrade fails), and the object is not tracked until
+        // `commit`, so the collector never looks at the missing value. The
+        // `Weak` owns the one weak count the header starts with; if
+        // `data_fn` panics, dropping it frees the block.
+        unsafe {
+            ptr::addr_of_mut!((*ptr.as_ptr()).header).write(Header::new_cyclic(place.flags()));
+            let weak = Weak::from_inner(ptr);
+            let value = data_fn(&weak);
+            ptr::addr_of_mut!((*ptr.as_ptr()).value).write(value);
+            (*ptr.as_ptr()).header.set_strong(1);
+            // The weak count the `Weak` held becomes the strong group's.
+            std::mem::forget(weak);
+            heap::commit(place);
+            Gc::from_inner(ptr)
+        }
+    }
+
+    /// Makes a mutable reference into the value, cloning it into a new
+    /// object first if other handles share it (copy-on-write, like
+    /// `Rc::make_mut`). If only `Weak`s share it, they are disassociated.
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let mut a = Gc::new(5);
+    /// let b = a.clone();
+    /// *Gc::make_mut(&mut a) += 1; // clones: `b` keeps the old value
+    /// assert_eq!((*a, *b), (6, 5));
+    /// ```
+    pub fn make_mut(this: &mut Gc<T>) -> &mut T
+    where
+        T: Clone,
+    {
+        let h = this.header();
+        if h.strong() != 1 {
+            *this = Gc::new((**this).clone());
+        } else if h.weak_raw() != 1 {
+            // Only Weaks share it: move the value to a fresh object and leave
+            // the Weaks an empty block, as `Rc::make_mut` does.
+            let fresh = Gc::new_uninit_from(this);
+            let old = std::mem::replace(this, fresh);
+            // SAFETY: the value was moved out of `old`; release its handle
+            // without dropping the value again.
+            unsafe { old.forget_moved_value() };
+        }
+        Gc::get_mut(this).expect("unique after make_mut")
+    }
+
+    /// Moves the value of a uniquely held `this` into a new object.
+    fn new_uninit_from(this: &Gc<T>) -> Gc<T> {
+        // SAFETY: `this` is the only strong handle; the value is read once
+        // and the old object is released by `forget_moved_value` without
+        // touching the value again.
+        let value = unsafe { ptr::read(&**this) };
+        Gc::new(value)
+    }
+
+    /// Returns the value if this is the only strong handle; otherwise
+    /// returns the handle back. `Weak`s to the object stop upgrading.
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let a = Gc::new(3);
+    /// assert_eq!(Gc::try_unwrap(a), Ok(3));
+    /// let a = Gc::new(4);
+    /// let b = a.clone();
+    /// assert_eq!(*Gc::try_unwrap(a).unwrap_err(), 4);
+    /// # drop(b);
+    /// ```
+    pub fn try_unwrap(this: Gc<T>) -> Result<T, Gc<T>> {
+        if this.header().strong() != 1 {
+            return Err(this);
+        }
+        // SAFETY: unique strong handle; the value is moved out exactly once.
+        unsafe {
+            let value = ptr::read(&*this);
+            this.forget_moved_value();
+            Ok(value)
+        }
+    }
+
+    /// Returns the value if this is the only strong handle, dropping the
+    /// handle otherwise (`Rc::into_inner`).
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let a = Gc::new(String::from("x"));
+    /// let b = a.clone();
+    /// assert_eq!(Gc::into_inner(a), None);
+    /// assert_eq!(Gc::into_inner(b), Some(String::from("x")));
+    /// ```
+    pub fn into_inner(this: Gc<T>) -> Option<T> {
+        Gc::try_unwrap(this).ok()
+    }
+
+    /// Releases a unique handle whose value has been moved out: the object
+    /// leaves the generations, the `Weak`s see it dead, the block goes back
+    /// when no `Weak` remains.
+    ///
+    /// # Safety
+    /// `self` must be the only strong handle and its value already moved out.
+    unsafe fn forget_moved_value(self) {
+        let this = ManuallyDrop::new(self);
+        let obj = this.obj();
+        // SAFETY: forwarded to the caller; no user code runs.
+        unsafe {
+            heap::untrack(obj);
+            let h = this.header();
+            h.set_strong(0);
+            if h.dec_weak() == 0 {
+                heap::free_block(obj);
+            }
+        }
+    }
+}
+
+impl<T: ?Sized> Gc<T> {
+    /// # Safety
+    /// The caller transfers one strong reference to the box at `ptr`.
+    #[inline(always)]
+    pub(crate) unsafe fn from_inner(ptr: NonNull<GcBox<T>>) -> Gc<T> {
+        Gc { ptr, _owns: PhantomData, _not_send: PhantomData }
+    }
+
+    #[inline(always)]
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: a live handle keeps the box allocated.
+        unsafe { &self.ptr.as_ref().header }
+    }
+
+    #[inline(always)]
+    pub(crate) fn obj(&self) -> ObjRef {
+        // SAFETY: a live handle keeps the box allocated.
+        unsafe { ObjRef::of(self.ptr) }
+    }
+
+    pub(crate) fn inner_ptr(&self) -> NonNull<GcBox<T>> {
+        self.ptr
+    }
+
+    /// Whether the two handles point to the same object (like
+    /// `Rc::ptr_eq`; for `dyn` values only the address is compared).
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let a = Gc::new(1);
+    /// let b = a.clone();
+    /// assert!(Gc::ptr_eq(&a, &b));
+    /// assert!(!Gc::ptr_eq(&a, &Gc::new(1)));
+    /// ```
+    #[inline]
+    pub fn ptr_eq(this: &Gc<T>, other: &Gc<T>) -> bool {
+        ptr::addr_eq(this.ptr.as_ptr(), other.ptr.as_ptr())
+    }
+
+    /// The number of strong handles (`Gc`) to the object.
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let a = Gc::new(1);
+    /// let _b = a.clone();
+    /// assert_eq!(Gc::strong_count(&a), 2);
+    /// ```
+    #[inline]
+    pub fn strong_count(this: &Gc<T>) -> usize {
+        this.header().strong() as usize
+    }
+
+    /// The number of [`Weak`] handles to the object.
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let a = Gc::new(1);
+    /// let _w = Gc::downgrade(&a);
+    /// assert_eq!(Gc::weak_count(&a), 1);
+    /// ```
+    #[inline]
+    pub fn weak_count(this: &Gc<T>) -> usize {
+        this.header().weak_raw() as usize - 1
+    }
+
+    /// Creates a [`Weak`] handle to the object.
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let a = Gc::new(1);
+    /// let w = Gc::downgrade(&a);
+    /// assert_eq!(*w.upgrade().unwrap(), 1);
+    /// drop(a);
+    /// assert!(w.upgrade().is_none());
+    /// ```
+    pub fn downgrade(this: &Gc<T>) -> Weak<T> {
+        this.header().inc_weak();
+        // SAFETY: we just took the weak reference the Weak owns.
+        unsafe { Weak::from_inner(this.ptr) }
+    }
+
+    /// A mutable reference to the value, if no other `Gc` or `Weak` points to
+    /// it; `None` otherwise.
+    ///
+    /// The collector never reads a value lent out this way: until a later
+    /// collection proves the borrow has ended, the object is treated as
+    /// reachable and its references as external.
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let mut a = Gc::new(1);
+    /// *Gc::get_mut(&mut a).unwrap() += 1;
+    /// assert_eq!(*a, 2);
+    /// let b = a.clone();
+    /// assert!(Gc::get_mut(&mut a).is_none());
+    /// # drop(b);
+    /// ```
+    #[inline]
+    pub fn get_mut(this: &mut Gc<T>) -> Option<&mut T> {
+        let h = this.header();
+        if h.strong() == 1 && h.weak_raw() == 1 {
+            h.set_flag(FLAG_MUT_LENT);
+            // SAFETY: the only handle is borrowed mutably, no Weak exists, and
+            // the collector will not read the value while FLAG_MUT_LENT says
+            // it may be lent (see `collector::detect`).
+            Some(unsafe { &mut (*this.ptr.as_ptr()).value })
+        } else {
+            None
+        }
+    }
+
+    /// A raw pointer to the value (like `Rc::as_ptr`).
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let a = Gc::new(7);
+    /// assert_eq!(unsafe { *Gc::as_ptr(&a) }, 7);
+    /// ```
+    #[inline]
+    pub fn as_ptr(this: &Gc<T>) -> *const T {
+        // SAFETY: the box is allocated; no reference is created.
+        unsafe { ptr::addr_of!((*this.ptr.as_ptr()).value) }
+    }
+
+    /// Consumes the handle into the raw box pointer, for [`coerce_gc!`](crate::coerce_gc).
+    #[doc(hidden)]
+    pub fn __into_raw_box(this: Gc<T>) -> *const GcBox<T> {
+        ManuallyDrop::new(this).ptr.as_ptr()
+    }
+
+    /// Rebuilds a handle from [`Gc::__into_raw_box`], for
+    /// [`coerce_gc!`](crate::coerce_gc).
+    ///
+    /// # Safety
+    /// `raw` must come from `__into_raw_box` (possibly unsize-coerced).
+    #[doc(hidden)]
+    pub unsafe fn __from_raw_box(raw: *const GcBox<T>) -> Gc<T> {
+        // SAFETY: forwarded to the caller; the pointer is non-null.
+        unsafe { Gc::from_inner(NonNull::new_unchecked(raw.cast_mut())) }
+    }
+}
+
+/// Converts a `Gc<T>` into a `Gc<dyn Trait>` (or any unsized type `T`
+/// coerces to), on stable Rust. An invalid coercion is a compile error.
+///
+/// ```
+/// use gengc::{coerce_gc, Gc, Trace};
+/// use std::fmt::Display;
+///
+/// trait Shape: Trace {
+///     fn area(&self) -> f64;
+/// }
+///
+/// #[derive(Trace)]
+/// struct Square(f64);
+/// impl Shape for Square {
+///     fn area(&self) -> f64 {
+///         self.0 * self.0
+///     }
+/// }
+///
+/// let shape: Gc<dyn Shape> = coerce_gc!(Gc::new(Square(2.0)) => dyn Shape);
+/// assert_eq!(shape.area(), 4.0);
+/// let shown: Gc<dyn Display> = coerce_gc!(Gc::new(5) => dyn Display);
+/// assert_eq!(shown.to_string(), "5");
+/// ```
+///
+/// ```compile_fail
+/// use gengc::{coerce_gc, Gc};
+/// // u8 is not Iterator: rejected at compile time.
+/// let bad: Gc<dyn Iterator<Item = u8>> = coerce_gc!(Gc::new(5u8) => dyn Iterator<Item = u8>);
+/// ```
+#[macro_export]
+macro_rules! coerce_gc {
+    ($gc:expr => $ty:ty) => {{
+        let raw = $crate::Gc::__into_raw_box($gc);
+        // An implicit coercion: only unsizing is allowed here, unlike `as`.
+        let coerced: *const $crate::__private::GcBox<$ty> = raw;
+        // SAFETY: the pointer came from `__into_raw_box` and only its
+        // metadata changed.
+        unsafe { $crate::Gc::<$ty>::__from_raw_box(coerced) }
+    }};
+}
+
+impl<T: ?Sized> Clone for Gc<T> {
+    /// Adds a strong reference (aborts on count overflow, like `Rc`).
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let a = Gc::new(1);
+    /// let b = a.clone();
+    /// assert!(Gc::ptr_eq(&a, &b));
+    /// ```
+    #[inline(always)]
+    fn clone(&self) -> Gc<T> {
+        self.header().inc_strong();
+        // SAFETY: we just took the strong reference the new handle owns.
+        unsafe { Gc::from_inner(self.ptr) }
+    }
+}
+
+impl<T: ?Sized> Drop for Gc<T> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if self.header().dec_strong() == 0 {
+            // SAFETY: that was the last strong reference.
+            unsafe { heap::strong_count_zero(self.ptr) }
+        }
+    }
+}
+
+impl<T: ?Sized> Deref for Gc<T> {
+    type Target = T;
+
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        // SAFETY: a live handle keeps the value alive; the only `&mut` ever
+        // handed out (get_mut/make_mut) borrows this unique handle mutably.
+        unsafe { &self.ptr.as_ref().value }
+    }
+}
+
+// SAFETY: a Gc owns exactly one edge to its target; `Gc<T>` itself needs no
+// `T: Trace` (the target's own trace is the collector's business), which
+// also keeps recursive types free of trait-resolution cycles.
+unsafe impl<T: ?Sized> Trace for Gc<T> {
+    #[inline(always)]
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        tracer.edge(self.ptr);
+    }
+}
+
+impl<T: Default + Trace + 'static> Default for Gc<T> {
+    /// ```
+    /// let a: gengc::Gc<u32> = Default::default();
+    /// assert_eq!(*a, 0);
+    /// ```
+    fn default() -> Gc<T> {
+        Gc::new(T::default())
+    }
+}
+
+impl<T: Trace + 'static> From<T> for Gc<T> {
+    /// ```
+    /// let a = gengc::Gc::from(3);
+    /// assert_eq!(*a, 3);
+    /// ```
+    fn from(value: T) -> Gc<T> {
+        Gc::new(value)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Gc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for Gc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized> fmt::Pointer for Gc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Pointer::fmt(&Gc::as_ptr(self), f)
+    }
+}
+
+impl<T: ?Sized + PartialEq> PartialEq for Gc<T> {
+    /// Compares the values, like `Rc`.
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// assert_eq!(Gc::new(1), Gc::new(1));
+    /// ```
+    #[inline]
+    fn eq(&self, other: &Gc<T>) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: ?Sized + Eq> Eq for Gc<T> {}
+
+impl<T: ?Sized + PartialOrd> PartialOrd for Gc<T> {
+    fn partial_cmp(&self, other: &Gc<T>) -> Option<Ordering> {
+        (**self).partial_cmp(&**other)
+    }
+}
+
+impl<T: ?Sized + Ord> Ord for Gc<T> {
+    fn cmp(&self, other: &Gc<T>) -> Ordering {
+        (**self).cmp(&**other)
+    }
+}
+
+impl<T: ?Sized + Hash> Hash for Gc<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (**self).hash(state)
+    }
+}
+
+impl<T: ?Sized> Borrow<T> for Gc<T> {
+    fn borrow(&self) -> &T {
+        self
+    }
+}
+
+impl<T: ?Sized> AsRef<T> for Gc<T> {
+    fn as_ref(&self) -> &T {
+        self
+    }
+}
+
+impl<T: ?Sized> Unpin for Gc<T> {}
+
+/// Places and writes the header of an unsized object of `layout`.
+fn place_unsized_box(type_id: TypeId, vtable: &'static crate::heap::vtable::VTable, layout: Layout, meta: usize) -> Placement {
+    let place = heap::place_unsized(type_id, vtable, layout, meta);
+    // SAFETY: the placement starts with room for a header.
+    unsafe { place.header.as_ptr().write(Header::new_strong(place.flags())) };
+    place
+}
+
+/// The layout of a `GcBox<[T]>` of `len` elements.
+fn slice_box_layout<T>(len: usize) -> Layout {
+    Layout::new::<Header>()
+        .extend(Layout::array::<T>(len).expect("gengc: slice too large"))
+        .expect("gengc: slice too large")
+        .0
+        .pad_to_align()
+}
+
+impl<T: Trace + 'static> Gc<[T]> {
+    /// Moves `len` elements from `src` into a new slice object.
+    ///
+    /// # Safety
+    /// `src` must hold `len` initialised elements the caller gives up.
+    unsafe fn copy_from_slice_raw(src: *const T, len: usize) -> Gc<[T]> {
+        let layout = slice_box_layout::<T>(len);
+        let place = place_unsized_box(TypeId::of::<[T]>(), &SliceVTable::<T>::VTABLE, layout, len);
+        // SAFETY: the block has room for the header and `len` elements at
+        // the offset `extend` computed, which is where GcBox<[T]> puts them.
+        unsafe {
+            let fat = ptr::slice_from_raw_parts_mut(place.header.as_ptr().cast::<T>(), len) as *mut GcBox<[T]>;
+            let values = ptr::addr_of_mut!((*fat).value).cast::<T>();
+            ptr::copy_nonoverlapping(src, values, len);
+            heap::commit(place);
+            Gc::from_inner(NonNull::new_unchecked(fat))
+        }
+    }
+}
+
+impl<T: Trace + 'static> From<Vec<T>> for Gc<[T]> {
+    /// ```
+    /// use gengc::Gc;
+    /// let s: Gc<[i32]> = Gc::from(vec![1, 2, 3]);
+    /// assert_eq!(&*s, &[1, 2, 3]);
+    /// ```
+    fn from(mut v: Vec<T>) -> Gc<[T]> {
+        let len = v.len();
+        // SAFETY: the elements are moved into the object; the vector forgets
+        // them by having its length set to 0 before it is dropped.
+        unsafe {
+            v.set_len(0);
+            Gc::copy_from_slice_raw(v.as_ptr(), len)
+        }
+    }
+}
+
+impl<T: Trace + Clone + 'static> From<&[T]> for Gc<[T]> {
+    /// ```
+    /// use gengc::Gc;
+    /// let s: Gc<[u8]> = Gc::from(&b"abc"[..]);
+    /// assert_eq!(&*s, b"abc");
+    /// ```
+    fn from(v: &[T]) -> Gc<[T]> {
+        Gc::from(v.to_vec())
+    }
+}
+
+impl<T: Trace + 'static> FromIterator<T> for Gc<[T]> {
+    /// ```
+    /// use gengc::Gc;
+    /// let s: Gc<[u32]> = (1..=3).collect();
+    /// assert_eq!(&*s, &[1, 2, 3]);
+    /// ```
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Gc<[T]> {
+        Gc::from(iter.into_iter().collect::<Vec<T>>())
+    }
+}
+
+impl From<&str> for Gc<str> {
+    /// ```
+    /// use gengc::Gc;
+    /// let s: Gc<str> = Gc::from("hello");
+    /// assert_eq!(&*s, "hello");
+    /// ```
+    fn from(s: &str) -> Gc<str> {
+        let layout = slice_box_layout::<u8>(s.len());
+        let place = place_unsized_box(TypeId::of::<str>(), &STR_VTABLE, layout, s.len());
+        // SAFETY: as in `copy_from_slice_raw`; str has u8's layout.
+        unsafe {
+            let fat = ptr::slice_from_raw_parts_mut(place.header.as_ptr().cast::<u8>(), s.len()) as *mut GcBox<[u8]>;
+            ptr::copy_nonoverlapping(s.as_ptr(), ptr::addr_of_mut!((*fat).value).cast::<u8>(), s.len());
+            heap::commit(place);
+            Gc::from_inner(NonNull::new_unchecked(fat as *mut GcBox<str>))
+        }
+    }
+}
+
+impl From<String> for Gc<str> {
+    /// ```
+    /// use gengc::Gc;
+    /// let s: Gc<str> = Gc::from(String::from("owned"));
+    /// assert_eq!(&*s, "owned");
+    /// ```
+    fn from(s: String) -> Gc<str> {
+        Gc::from(s.as_str())
+    }
+}

@@ -1,0 +1,535 @@
+//! The per-thread heap: arenas, the per-type registry of pools, large
+//! objects, the collector's state, and the paths every object takes when it
+//! is born and when it dies.
+//!
+//! The path of an object: a `Gc` points at its [`header::Header`]; the block
+//! holding it belongs to a [`pool::Pool`] (found by masking the address) of a
+//! [`registry::TypeChain`] (one per type); pools are carved from
+//! [`arena::ArenaSet`] arenas. Values too big for a pool are
+//! [`large`] objects with their own allocation.
+
+pub(crate) mod arena;
+pub(crate) mod header;
+pub(crate) mod large;
+pub(crate) mod object;
+pub(crate) mod pool;
+pub(crate) mod registry;
+pub(crate) mod report;
+pub(crate) mod vtable;
+
+use crate::collector::Collector;
+use crate::trace::Trace;
+use arena::ArenaSet;
+use header::{GcBox, Header, FLAG_DROPPED, FLAG_FINALIZED, FLAG_LARGE};
+use large::{is_small, LargeHeader};
+use object::{is_large_box, ObjRef};
+use pool::Pool;
+use registry::{ChainKey, Registry, TypeChain};
+use std::alloc::Layout;
+use std::any::TypeId;
+use std::cell::{Cell, UnsafeCell};
+use std::ptr::NonNull;
+use vtable::{HasVTable, VTable};
+
+/// Nested value drops deeper than this are deferred to a work list and run
+/// by the outermost drop (CPython's trashcan), so dropping a million-long
+/// chain of `Gc`s uses constant stack.
+const TRASHCAN_DEPTH: u32 = 64;
+
+/// Everything one thread's objects need.
+///
+/// Accessed only through shared references and raw pointers: user code
+/// (destructors, finalizers) can re-enter the heap at many points, so no
+/// `&mut HeapState` ever exists. Each field with interior mutability is
+/// borrowed mutably only inside short functions that run no user code.
+pub(crate) struct HeapState {
+    arenas: UnsafeCell<ArenaSet>,
+    registry: UnsafeCell<Registry>,
+    collector: Collector,
+    /// Live large objects and their bytes (whole allocations).
+    large_objects: Cell<usize>,
+    large_bytes: Cell<usize>,
+    /// Nesting depth of value drops in progress.
+    drop_depth: Cell<u32>,
+    /// Objects whose value drop was deferred by the trashcan.
+    deferred: UnsafeCell<Vec<ObjRef>>,
+}
+
+impl HeapState {
+    fn new() -> NonNull<HeapState> {
+        let heap = Box::new(HeapState {
+            arenas: UnsafeCell::new(ArenaSet::new()),
+            registry: UnsafeCell::new(Registry::new()),
+            collector: Collector::new(),
+            large_objects: Cell::new(0),
+            large_bytes: Cell::new(0),
+            drop_depth: Cell::new(0),
+            deferred: UnsafeCell::new(Vec::new()),
+        });
+        // SAFETY: Box::into_raw never returns null.
+        unsafe { NonNull::new_unchecked(Box::into_raw(heap)) }
+    }
+
+    /// # Safety
+    /// No other reference to the arena set may be live, and the caller must
+    /// not run user code while holding the result.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn arenas_mut(&self) -> &mut ArenaSet {
+        // SAFETY: forwarded to the caller.
+        unsafe { &mut *self.arenas.get() }
+    }
+
+    /// # Safety
+    /// As for `arenas_mut`.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn registry_mut(&self) -> &mut Registry {
+        // SAFETY: forwarded to the caller.
+        unsafe { &mut *self.registry.get() }
+    }
+
+    pub(crate) fn collector(&self) -> &Collector {
+        &self.collector
+    }
+
+    pub(crate) fn large_totals(&self) -> (usize, usize) {
+        (self.large_objects.get(), self.large_bytes.get())
+    }
+
+    /// The chain for `key`, created on first use.
+    #[inline(always)]
+    fn chain(&self, key: ChainKey, vtable: &'static VTable, align: usize, erasable: bool) -> NonNull<TypeChain> {
+        // SAFETY: registry access runs no user code.
+        let registry = unsafe { self.registry_mut() };
+        match registry.lookup(key) {
+            Some(c) => c,
+            None => registry.create(key, vtable, align, erasable, NonNull::from(self)),
+        }
+    }
+
+    /// Takes a pool block for a value of `key`'s type.
+    #[inline(always)]
+    fn alloc_pooled(&self, key: ChainKey, vtable: &'static VTable, align: usize, erasable: bool) -> Placement {
+        let chain = self.chain(key, vtable, align, erasable);
+        // SAFETY: the chain belongs to this live heap; no user code runs.
+        let block = unsafe { TypeChain::alloc(chain) };
+        Placement { header: block.cast::<Header>(), large: false }
+    }
+
+    fn alloc_large(&self, key: ChainKey, vtable: &'static VTable, layout: Layout, meta: usize) -> Placement {
+        let chain = self.chain(ChainKey { block_size: 0, ..key }, vtable, layout.align(), true);
+        let header = LargeHeader::allocate(layout, vtable, meta, self, chain.as_ptr());
+        // SAFETY: the large header was just written.
+        let size = unsafe { (*LargeHeader::of(header).as_ptr()).alloc_size };
+        // SAFETY: chains live as long as the heap; no user code runs.
+        unsafe {
+            (*chain.as_ptr()).large_objects += 1;
+            (*chain.as_ptr()).large_bytes += size;
+        }
+        self.large_objects.set(self.large_objects.get() + 1);
+        self.large_bytes.set(self.large_bytes.get() + size);
+        Placement { header, large: true }
+    }
+}
+
+/// Where a new object goes: the address of its header, and whether it is a
+/// large object.
+#[derive(Clone, Copy)]
+pub(crate) struct Placement {
+    pub(crate) header: NonNull<Header>,
+    pub(crate) large: bool,
+}
+
+impl Placement {
+    pub(crate) fn flags(self) -> u32 {
+        if self.large {
+            FLAG_LARGE
+        } else {
+            0
+        }
+    }
+
+    pub(crate) fn obj(self) -> ObjRef {
+        ObjRef::new(self.header, self.large)
+    }
+}
+
+/// Owns the thread's heap; its destructor runs at thread exit.
+struct HeapOwner {
+    heap: NonNull<HeapState>,
+}
+
+impl Drop for HeapOwner {
+    fn drop(&mut self) {
+        // SAFETY: the heap was leaked from a Box by `HeapState::new` and is
+        // only freed here, once.
+        unsafe { teardown(self.heap) }
+    }
+}
+
+thread_local! {
+    static HEAP: HeapOwner = HeapOwner { heap: HeapState::new() };
+}
+
+/// The current thread's heap, or `None` once it has been torn down (from
+/// another thread-local's destructor at thread exit).
+#[inline(always)]
+pub(crate) fn current() -> Option<&'static HeapState> {
+    // SAFETY: the heap lives until the thread-local is destroyed, and after
+    // that it is either freed with no object left or leaked; callers use the
+    // reference only within one call on this thread, before that point.
+    HEAP.try_with(|h| unsafe { &*h.heap.as_ptr() }).ok()
+}
+
+/// Runs `f` on the current heap; panics if it is gone.
+#[track_caller]
+pub(crate) fn with_heap<R>(f: impl FnOnce(&HeapState) -> R) -> R {
+    f(current().expect("gengc: the thread's heap has already been torn down (thread exit)"))
+}
+
+/// Places an object for a sized `T`. For tracked types this first gives the
+/// collector its chance to run, before any block is taken, so no half-built
+/// object is ever scanned.
+#[inline(always)]
+pub(crate) fn place_sized<T: Trace + 'static>() -> Placement {
+    let layout = Layout::new::<GcBox<T>>();
+    let key = ChainKey { type_id: TypeId::of::<T>(), block_size: layout.size() as u32 };
+    match current() {
+        Some(heap) => {
+            if T::needs_trace() {
+                heap.collector.maybe_collect();
+            }
+            if is_small(layout.size(), layout.align()) {
+                heap.alloc_pooled(key, &T::VTABLE, layout.align(), true)
+            } else {
+                heap.alloc_large(key, &T::VTABLE, layout, 0)
+            }
+        }
+        None => heapless(layout, &T::VTABLE, 0),
+    }
+}
+
+/// Places an object for an unsized value (`str`, `[T]`) of `layout`.
+///
+/// Slices of untraced elements go to pools by size class; slices whose
+/// elements may own a `Gc` become large objects, whose header keeps the
+/// length the collector needs.
+pub(crate) fn place_unsized(type_id: TypeId, vtable: &'static VTable, layout: Layout, meta: usize) -> Placement {
+    let layout = layout.pad_to_align();
+    // Pools cannot recover a slice's length, so a slice whose elements the
+    // collector must trace or finalize becomes a large object, which can.
+    let tracked = (vtable.needs_trace)();
+    let pooled = !tracked && !(vtable.needs_finalize)();
+    match current() {
+        Some(heap) => {
+            if tracked {
+                heap.collector.maybe_collect();
+            }
+            let class = layout.size().next_multiple_of(16);
+            let key = ChainKey { type_id, block_size: class as u32 };
+            if pooled && is_small(class, layout.align()) {
+                heap.alloc_pooled(key, vtable, layout.align(), false)
+            } else {
+                heap.alloc_large(key, vtable, layout, meta)
+            }
+        }
+        None => heapless(layout, vtable, meta),
+    }
+}
+
+/// A large object outside any heap, for values created during or after the
+/// thread's heap teardown. It is never tracked; it is freed like any object.
+#[cold]
+fn heapless(layout: Layout, vtable: &'static VTable, meta: usize) -> Placement {
+    let header = LargeHeader::allocate(layout, vtable, meta, std::ptr::null(), std::ptr::null_mut());
+    Placement { header, large: true }
+}
+
+/// Enters a freshly initialised object into the young generation if its
+/// type is tracked.
+///
+/// # Safety
+/// `place` must hold a fully initialised value with strong count ≥ 1.
+#[inline(always)]
+pub(crate) unsafe fn commit(place: Placement) {
+    // SAFETY: the object was just placed by this thread's heap (or heapless).
+    unsafe {
+        if place.large {
+            let large = LargeHeader::of(place.header);
+            let heap = (*large.as_ptr()).heap;
+            let chain = (*large.as_ptr()).chain;
+            if !heap.is_null() && (*chain).tracked {
+                (*heap).collector.track_large(large);
+            }
+        } else {
+            let pool = Pool::of(place.header.as_ptr().cast());
+            if (*pool.as_ptr()).tracked {
+                let heap = (*pool.as_ptr()).heap.as_ref();
+                heap.collector.track_pooled(pool, Pool::index_of(pool, place.header.as_ptr().cast()));
+            }
+        }
+    }
+}
+
+/// Takes an object out of the collector's generations (it is dying or its
+/// value is being moved out).
+///
+/// # Safety
+/// The object's block must be allocated.
+#[inline(always)]
+pub(crate) unsafe fn untrack(obj: ObjRef) {
+    // SAFETY: pool/large headers and the heap outlive allocated blocks.
+    unsafe {
+        if obj.is_large() {
+            let large = obj.large();
+            let heap = (*large.as_ptr()).heap;
+            if !heap.is_null() {
+                (*heap).collector.untrack_large(large);
+            }
+        } else {
+            let pool = obj.pool();
+            if (*pool.as_ptr()).tracked {
+                let heap = (*pool.as_ptr()).heap.as_ref();
+                heap.collector.untrack_pooled(pool, Pool::index_of(pool, obj.header_ptr().as_ptr().cast()));
+            }
+        }
+    }
+}
+
+/// Returns the memory of an object whose value is gone and whose counts are
+/// both zero.
+///
+/// # Safety
+/// The value must be dropped (or never written), the object untracked, and
+/// no handle may point to it anymore.
+pub(crate) unsafe fn free_block(obj: ObjRef) {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        if obj.is_large() {
+            let large = obj.large();
+            let heap = (*large.as_ptr()).heap;
+            if !heap.is_null() {
+                let size = (*large.as_ptr()).alloc_size;
+                let chain = (*large.as_ptr()).chain;
+                (*chain).large_objects -= 1;
+                (*chain).large_bytes -= size;
+                (*heap).large_objects.set((*heap).large_objects.get() - 1);
+                (*heap).large_bytes.set((*heap).large_bytes.get() - size);
+            }
+            LargeHeader::deallocate(large);
+        } else {
+            TypeChain::free(obj.pool(), obj.header_ptr().cast());
+        }
+    }
+}
+
+/// The heap an object belongs to (`None` for heapless objects).
+///
+/// # Safety
+/// The object's block must be allocated.
+#[inline(always)]
+unsafe fn heap_of(obj: ObjRef) -> Option<&'static HeapState> {
+    // SAFETY: heaps outlive every block they own (a heap with live blocks at
+    // thread exit is leaked, not freed).
+    unsafe {
+        if obj.is_large() {
+            (*obj.large().as_ptr()).heap.as_ref()
+        } else {
+            Some((*obj.pool().as_ptr()).heap.as_ref())
+        }
+    }
+}
+
+/// The last strong handle of the box at `ptr` is gone (its strong count is
+/// now 0): run the finalizer, drop the value, and free the block unless a
+/// `Weak` still needs it.
+///
+/// # Safety
+/// `ptr` must be a box whose strong count just dropped to zero.
+#[inline(always)]
+pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        let obj = ObjRef::of(ptr);
+        let Some(guard) = begin_death(obj) else { return };
+        let b = ptr.as_ptr();
+        let h = &(*b).header;
+        if !h.has_flag(FLAG_DROPPED) {
+            if !h.has_flag(FLAG_FINALIZED) && needs_finalize(obj) {
+                h.set_flag(FLAG_FINALIZED);
+                obj.finalize();
+            }
+            std::ptr::drop_in_place(std::ptr::addr_of_mut!((*b).value));
+        }
+        drop(guard);
+    }
+}
+
+/// Releases one strong reference of a type-erased object, and runs its
+/// death if that was the last.
+///
+/// # Safety
+/// The caller must own one strong reference to `obj`, which must be
+/// erasable (see [`ObjRef::is_erasable`]).
+pub(crate) unsafe fn release_strong_erased(obj: ObjRef) {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        if obj.header().dec_strong() != 0 {
+            return;
+        }
+        let Some(guard) = begin_death(obj) else { return };
+        finish_value(obj);
+        drop(guard);
+    }
+}
+
+/// Whether the object's type has a finalizer to run.
+///
+/// # Safety
+/// The object's block must be allocated.
+#[inline(always)]
+pub(crate) unsafe fn needs_finalize(obj: ObjRef) -> bool {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        if obj.is_large() {
+            ((*obj.large().as_ptr()).vtable.needs_finalize)()
+        } else {
+            (*obj.pool().as_ptr()).needs_finalize
+        }
+    }
+}
+
+/// Runs the finalizer (once) and drops the value (once) through the vtable.
+///
+/// # Safety
+/// The object must be dead (strong 0), untracked and erasable.
+unsafe fn finish_value(obj: ObjRef) {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        let h = obj.header();
+        if !h.has_flag(FLAG_DROPPED) {
+            if !h.has_flag(FLAG_FINALIZED) && needs_finalize(obj) {
+                h.set_flag(FLAG_FINALIZED);
+                obj.finalize();
+            }
+            obj.drop_value();
+        }
+    }
+}
+
+/// First step of every death: leave the generations (user code below may
+/// start a collection, which must not see an object with no strong count),
+/// and either defer the rest to the trashcan (returns `None`) or enter it.
+///
+/// # Safety
+/// `obj` must have just lost its last strong reference.
+#[inline(always)]
+unsafe fn begin_death(obj: ObjRef) -> Option<DyingGuard> {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        untrack(obj);
+        let heap = heap_of(obj);
+        if let Some(heap) = heap {
+            let depth = heap.drop_depth.get();
+            if depth >= TRASHCAN_DEPTH && obj.is_erasable() {
+                (*heap.deferred.get()).push(obj);
+                return None;
+            }
+            heap.drop_depth.set(depth + 1);
+        }
+        Some(DyingGuard { obj, heap })
+    }
+}
+
+/// Finishes a death even if the finalizer or the value's drop panics: the
+/// strong group's weak reference is released, the block freed when no `Weak`
+/// remains, and the trashcan drained by the outermost drop.
+struct DyingGuard {
+    obj: ObjRef,
+    heap: Option<&'static HeapState>,
+}
+
+impl Drop for DyingGuard {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: the value is dropped (or abandoned by a panic) and the
+        // strong count is zero, so only `Weak`s may still refer to the block.
+        unsafe {
+            if self.obj.header().dec_weak() == 0 {
+                free_block(self.obj);
+            }
+            if let Some(heap) = self.heap {
+                let depth = heap.drop_depth.get() - 1;
+                heap.drop_depth.set(depth);
+                if depth == 0 && !(*heap.deferred.get()).is_empty() {
+                    drain_deferred(heap);
+                }
+            }
+        }
+    }
+}
+
+/// Runs the value drops the trashcan deferred, iteratively.
+#[cold]
+unsafe fn drain_deferred(heap: &'static HeapState) {
+    loop {
+        // SAFETY: the deferred list is only touched here and in
+        // `begin_death`, never while a reference to it is held.
+        let Some(obj) = (unsafe { (*heap.deferred.get()).pop() }) else { break };
+        heap.drop_depth.set(heap.drop_depth.get() + 1);
+        let guard = DyingGuard { obj, heap: Some(heap) };
+        // SAFETY: deferred objects are dead, untracked and erasable.
+        unsafe { finish_value(obj) };
+        drop(guard);
+    }
+}
+
+/// The last `Weak` of a box whose value is already gone was dropped.
+///
+/// # Safety
+/// Both counts of the box must be zero.
+pub(crate) unsafe fn weak_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
+    // SAFETY: forwarded to the caller; the block is still allocated.
+    unsafe { free_block(ObjRef::new(ptr.cast(), is_large_box(ptr))) }
+}
+
+/// Tears the heap down at thread exit.
+///
+/// A final full collection frees the cycles nothing else can reach. If no
+/// object is left, every arena goes back to the system and the heap is
+/// freed. If some object is still alive (a `Gc` kept in another thread-local
+/// that is destroyed later), the heap and the arenas holding live blocks
+/// are leaked instead: those objects stay valid, and their memory is simply
+/// never reclaimed.
+unsafe fn teardown(heap: NonNull<HeapState>) {
+    // SAFETY: the heap is live until this function frees it.
+    let h = unsafe { heap.as_ref() };
+    h.collector.collect_at_exit();
+    // SAFETY: no user code runs from here on.
+    unsafe {
+        let chains: Vec<_> = h.registry_mut().chains().collect();
+        let live = h.large_objects.get()
+            + chains.iter().map(|c| (*c.as_ptr()).used_blocks).sum::<usize>();
+        if live == 0 {
+            h.arenas_mut().release_all();
+            drop(Box::from_raw(heap.as_ptr()));
+        } else {
+            for c in chains {
+                if (*c.as_ptr()).geometry.is_some() {
+                    TypeChain::release_empty_pools(c);
+                }
+            }
+            h.arenas_mut().release_empty();
+        }
+    }
+}
+
+/// Statistics need the chain list without exposing the registry.
+pub(crate) fn chains(heap: &HeapState) -> Vec<NonNull<TypeChain>> {
+    // SAFETY: registry access runs no user code.
+    unsafe { heap.registry_mut().chains().collect() }
+}
+
+/// A type-erased value vtable for `T`, for callers outside this module.
+pub(crate) fn vtable_of<T: Trace + 'static>() -> &'static VTable {
+    &T::VTABLE
+}

@@ -1,0 +1,168 @@
+//! `ObjRef`: a type-erased reference to an object, for the collector, the
+//! trashcan and introspection, which handle objects of every type at once.
+
+use crate::heap::header::{GcBox, Header, FLAG_LARGE};
+use crate::heap::large::{is_small, LargeHeader};
+use crate::heap::pool::Pool;
+use crate::heap::registry::TypeChain;
+use crate::heap::vtable::VTable;
+use crate::trace::Tracer;
+use std::ptr::NonNull;
+
+/// Whether `T` is a sized type (its pointers are thin).
+#[inline(always)]
+pub(crate) const fn is_thin<T: ?Sized>() -> bool {
+    std::mem::size_of::<*const T>() == std::mem::size_of::<*const u8>()
+}
+
+/// Whether the box at `ptr` is a large object.
+///
+/// For sized `T` this is a compile-time constant and reads no memory; for
+/// unsized values (slices, `dyn Trait`) it reads the header flag.
+///
+/// # Safety
+/// `ptr` must point to an allocated box (its value may be dropped).
+#[inline(always)]
+pub(crate) unsafe fn is_large_box<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> bool {
+    if is_thin::<T>() {
+        // SAFETY: for sized T, size_of_val/align_of_val read no memory.
+        let (size, align) = unsafe { (std::mem::size_of_val(ptr.as_ref()), std::mem::align_of_val(ptr.as_ref())) };
+        !is_small(size, align)
+    } else {
+        // SAFETY: the header stays readable while the block is allocated.
+        unsafe { ptr.as_ref().header.has_flag(FLAG_LARGE) }
+    }
+}
+
+/// An erased object: the address of its header, with the low bit set for
+/// large objects (headers are 4-aligned, so the bit is free).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct ObjRef(NonNull<u8>);
+
+impl ObjRef {
+    #[inline(always)]
+    pub(crate) fn new(header: NonNull<Header>, large: bool) -> ObjRef {
+        ObjRef(header.cast::<u8>().map_addr(|a| a | usize::from(large)))
+    }
+
+    /// # Safety
+    /// As for [`is_large_box`].
+    #[inline(always)]
+    pub(crate) unsafe fn of<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> ObjRef {
+        // SAFETY: forwarded to the caller.
+        ObjRef::new(ptr.cast::<Header>(), unsafe { is_large_box(ptr) })
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_large(self) -> bool {
+        self.0.addr().get() & 1 != 0
+    }
+
+    #[inline(always)]
+    pub(crate) fn header_ptr(self) -> NonNull<Header> {
+        // SAFETY: clearing the tag bit of a non-null, at least 4-aligned
+        // address leaves it non-null.
+        unsafe { NonNull::new_unchecked(self.0.as_ptr().map_addr(|a| a & !1)) }.cast::<Header>()
+    }
+
+    /// # Safety
+    /// The object's block must be allocated.
+    #[inline(always)]
+    pub(crate) unsafe fn header<'a>(self) -> &'a Header {
+        // SAFETY: forwarded to the caller.
+        unsafe { &*self.header_ptr().as_ptr() }
+    }
+
+    /// The pool of a pooled object.
+    #[inline(always)]
+    pub(crate) fn pool(self) -> NonNull<Pool> {
+        debug_assert!(!self.is_large());
+        Pool::of(self.0.as_ptr())
+    }
+
+    #[inline(always)]
+    pub(crate) fn large(self) -> NonNull<LargeHeader> {
+        debug_assert!(self.is_large());
+        LargeHeader::of(self.header_ptr())
+    }
+
+    /// The chain of the object's type (null for heapless large objects).
+    ///
+    /// # Safety
+    /// The object's block must be allocated.
+    #[inline(always)]
+    pub(crate) unsafe fn chain(self) -> *mut TypeChain {
+        // SAFETY: pool and large headers live as long as the block.
+        unsafe {
+            if self.is_large() {
+                (*self.large().as_ptr()).chain
+            } else {
+                (*self.pool().as_ptr()).chain.as_ptr()
+            }
+        }
+    }
+
+    /// The vtable and pointer metadata of the object's value.
+    ///
+    /// # Safety
+    /// The object's block must be allocated.
+    #[inline(always)]
+    pub(crate) unsafe fn vtable(self) -> (&'static VTable, usize) {
+        // SAFETY: pool and large headers live as long as the block.
+        unsafe {
+            if self.is_large() {
+                let l = self.large().as_ptr();
+                ((*l).vtable, (*l).meta)
+            } else {
+                ((*(*self.pool().as_ptr()).chain.as_ptr()).vtable, 0)
+            }
+        }
+    }
+
+    /// Traces the object's value.
+    ///
+    /// # Safety
+    /// The value must be alive and not mutably borrowed.
+    #[inline(always)]
+    pub(crate) unsafe fn trace(self, tracer: &mut Tracer<'_>) {
+        // SAFETY: forwarded to the caller; the vtable matches the value.
+        unsafe {
+            let (vt, meta) = self.vtable();
+            (vt.trace)(self.header_ptr(), meta, tracer)
+        }
+    }
+
+    /// Runs the value's finalizers.
+    ///
+    /// # Safety
+    /// The value must be alive.
+    pub(crate) unsafe fn finalize(self) {
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            let (vt, meta) = self.vtable();
+            (vt.finalize)(self.header_ptr(), meta)
+        }
+    }
+
+    /// Drops the value in place.
+    ///
+    /// # Safety
+    /// The value must be alive and never be used again.
+    pub(crate) unsafe fn drop_value(self) {
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            let (vt, meta) = self.vtable();
+            (vt.drop_value)(self.header_ptr(), meta)
+        }
+    }
+
+    /// Whether the value can be reached with a thin pointer and the vtable
+    /// (everything but pooled slices, whose length only the `Gc` knows).
+    ///
+    /// # Safety
+    /// The object's block must be allocated.
+    pub(crate) unsafe fn is_erasable(self) -> bool {
+        // SAFETY: forwarded to the caller.
+        self.is_large() || unsafe { (*self.chain()).erasable }
+    }
+}

@@ -1,0 +1,311 @@
+//! Pools: 16 KiB aligned pages of equal-size blocks holding one type.
+//!
+//! A block finds its pool by masking its address (`addr & !(POOL_SIZE - 1)`),
+//! like obmalloc's `POOL_ADDR`. The pool header holds what is the same for
+//! every block (the type's chain, the block size) and per-block state as
+//! bitmaps: which blocks are allocated, and — for pools of tracked types —
+//! which generation each live object is in. Blocks are carved lazily (a bump
+//! index) and recycled through an intrusive free list.
+
+use crate::heap::registry::TypeChain;
+use crate::heap::HeapState;
+use std::ptr::{self, NonNull};
+
+pub(crate) const POOL_SIZE: usize = 16 * 1024;
+pub(crate) const POOL_MASK: usize = !(POOL_SIZE - 1);
+
+/// Number of generation bitmaps: young, middle, old, frozen.
+pub(crate) const GEN_BITMAPS: usize = 4;
+/// Index of the frozen "generation" (CPython's permanent generation).
+pub(crate) const FROZEN: usize = 3;
+/// `gen_slot` value of a pool that is not in a generation's pool list.
+pub(crate) const NOT_LISTED: u32 = u32::MAX;
+
+/// A freed block, linked into its pool's free list.
+struct FreeBlock {
+    next: *mut FreeBlock,
+}
+
+/// Geometry shared by every pool of one chain.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PoolGeometry {
+    pub(crate) block_size: u32,
+    pub(crate) capacity: u32,
+    pub(crate) first_offset: u32,
+    /// Bitmap words per bitmap.
+    pub(crate) words: u32,
+    /// `ceil(2^32 / block_size)`: block index = (offset * magic) >> 32.
+    pub(crate) magic: u64,
+    pub(crate) bitmaps: u32,
+}
+
+impl PoolGeometry {
+    /// Lays out a pool of `block_size`-byte blocks aligned to `align`, with
+    /// one bitmap (allocated) plus, when `tracked`, one per generation.
+    pub(crate) fn new(block_size: usize, align: usize, tracked: bool) -> PoolGeometry {
+        debug_assert!(block_size >= std::mem::size_of::<FreeBlock>());
+        debug_assert!(block_size % align == 0);
+        let bitmaps = if tracked { 1 + GEN_BITMAPS } else { 1 };
+        let fixed = std::mem::size_of::<Pool>();
+        // The header grows with the bitmaps, which grow with the block count:
+        // start from the most blocks that could fit and shrink until it fits.
+        let mut capacity = (POOL_SIZE - fixed) / block_size;
+        loop {
+            let words = capacity.div_ceil(64);
+            let header = fixed + bitmaps * words * 8;
+            let first = header.next_multiple_of(align);
+            if first + capacity * block_size <= POOL_SIZE {
+                return PoolGeometry {
+                    block_size: block_size as u32,
+                    capacity: capacity as u32,
+                    first_offset: first as u32,
+                    words: words as u32,
+                    magic: (1u64 << 32).div_ceil(block_size as u64),
+                    bitmaps: bitmaps as u32,
+                };
+            }
+            capacity -= 1;
+        }
+    }
+}
+
+/// The header at the start of every pool; the bitmaps follow it directly.
+#[repr(C)]
+pub(crate) struct Pool {
+    pub(crate) chain: NonNull<TypeChain>,
+    pub(crate) heap: NonNull<HeapState>,
+    pub(crate) geometry: PoolGeometry,
+    pub(crate) tracked: bool,
+    /// The type has a finalizer (copied from the chain, read on every death).
+    pub(crate) needs_finalize: bool,
+    /// Index of the arena this pool was carved from.
+    pub(crate) arena: u32,
+    /// Blocks handed out and not yet freed.
+    pub(crate) used: u32,
+    /// Next never-used block (lazy carving, obmalloc's `nextoffset`).
+    bump: u32,
+    free: *mut FreeBlock,
+    /// Links of the chain's list of pools with free blocks.
+    pub(crate) next_partial: *mut Pool,
+    pub(crate) prev_partial: *mut Pool,
+    pub(crate) in_partial: bool,
+    /// Position in each generation's list of pools holding objects of it.
+    pub(crate) gen_slot: [u32; GEN_BITMAPS],
+    /// The collector's `gc_refs` for this pool's blocks while a collection
+    /// examines them (one u32 per block), null otherwise.
+    pub(crate) scratch: *mut u32,
+    /// Link used by arenas to chain free pools.
+    pub(crate) next_free_in_arena: *mut Pool,
+}
+
+impl Pool {
+    /// Initialises a pool header in fresh pool memory.
+    ///
+    /// # Safety
+    /// `mem` must be POOL_SIZE bytes, POOL_SIZE-aligned, owned by the caller.
+    pub(crate) unsafe fn init(
+        mem: NonNull<u8>,
+        chain: NonNull<TypeChain>,
+        heap: NonNull<HeapState>,
+        geometry: PoolGeometry,
+        tracked: bool,
+        needs_finalize: bool,
+        arena: u32,
+    ) -> NonNull<Pool> {
+        let pool = mem.cast::<Pool>();
+        // SAFETY: the memory is ours, aligned and large enough for the header
+        // followed by `geometry.bitmaps` bitmaps of `geometry.words` words.
+        unsafe {
+            pool.as_ptr().write(Pool {
+                chain,
+                heap,
+                geometry,
+                tracked,
+                needs_finalize,
+                arena,
+                used: 0,
+                bump: 0,
+                free: ptr::null_mut(),
+                next_partial: ptr::null_mut(),
+                prev_partial: ptr::null_mut(),
+                in_partial: false,
+                gen_slot: [NOT_LISTED; GEN_BITMAPS],
+                scratch: ptr::null_mut(),
+                next_free_in_arena: ptr::null_mut(),
+            });
+            let words = (geometry.bitmaps * geometry.words) as usize;
+            ptr::write_bytes(Pool::bitmap_base(pool), 0, words);
+        }
+        pool
+    }
+
+    /// The pool holding the block at `addr`.
+    #[inline(always)]
+    pub(crate) fn of(addr: *const u8) -> NonNull<Pool> {
+        // SAFETY: masking a block address inside a pool yields the pool's
+        // start, which is non-null (pools are never at address 0).
+        unsafe { NonNull::new_unchecked(addr.map_addr(|a| a & POOL_MASK) as *mut Pool) }
+    }
+
+    #[inline(always)]
+    fn bitmap_base(pool: NonNull<Pool>) -> *mut u64 {
+        // SAFETY: the bitmaps start right after the (8-aligned) header.
+        unsafe { pool.as_ptr().add(1).cast::<u64>() }
+    }
+
+    /// Bitmap `which` (0 = allocated, 1 + g = generation g) as a word pointer.
+    #[inline(always)]
+    pub(crate) fn bitmap(pool: NonNull<Pool>, which: usize) -> *mut u64 {
+        // SAFETY: `which` < bitmaps, so the offset stays inside the header.
+        unsafe {
+            let words = (*pool.as_ptr()).geometry.words as usize;
+            Pool::bitmap_base(pool).add(which * words)
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn gen_bitmap(pool: NonNull<Pool>, gen: usize) -> *mut u64 {
+        Pool::bitmap(pool, 1 + gen)
+    }
+
+    /// Address of block `index`.
+    #[inline(always)]
+    pub(crate) fn block(pool: NonNull<Pool>, index: u32) -> NonNull<u8> {
+        // SAFETY: index < capacity keeps the block inside the pool.
+        unsafe {
+            let g = &(*pool.as_ptr()).geometry;
+            let off = g.first_offset as usize + index as usize * g.block_size as usize;
+            NonNull::new_unchecked(pool.as_ptr().cast::<u8>().add(off))
+        }
+    }
+
+    /// Index of the block starting at `addr` (one multiply, no division).
+    #[inline(always)]
+    pub(crate) fn index_of(pool: NonNull<Pool>, addr: *const u8) -> u32 {
+        // SAFETY: reading the pool header of a live pool.
+        let g = unsafe { &(*pool.as_ptr()).geometry };
+        let off = (addr.addr() - pool.as_ptr().addr() - g.first_offset as usize) as u64;
+        ((off * g.magic) >> 32) as u32
+    }
+
+    /// Takes a block, or returns `None` when the pool is full.
+    ///
+    /// # Safety
+    /// `pool` must be a live pool of the current heap.
+    #[inline(always)]
+    pub(crate) unsafe fn pop(pool: NonNull<Pool>) -> Option<NonNull<u8>> {
+        // SAFETY: the caller guarantees the pool is live and not aliased by a
+        // reference elsewhere while this runs (no user code runs here).
+        unsafe {
+            let p = pool.as_ptr();
+            let block = if !(*p).free.is_null() {
+                let b = (*p).free;
+                (*p).free = (*b).next;
+                NonNull::new_unchecked(b.cast::<u8>())
+            } else if (*p).bump < (*p).geometry.capacity {
+                let b = Pool::block(pool, (*p).bump);
+                (*p).bump += 1;
+                b
+            } else {
+                return None;
+            };
+            (*p).used += 1;
+            let index = Pool::index_of(pool, block.as_ptr());
+            set_bit(Pool::bitmap(pool, 0), index);
+            Some(block)
+        }
+    }
+
+    /// Returns a block to the free list.
+    ///
+    /// # Safety
+    /// `block` must be an allocated block of `pool` that nothing uses anymore.
+    #[inline(always)]
+    pub(crate) unsafe fn push(pool: NonNull<Pool>, block: NonNull<u8>) {
+        // SAFETY: see `pop`; the block is ours to overwrite.
+        unsafe {
+            let p = pool.as_ptr();
+            let index = Pool::index_of(pool, block.as_ptr());
+            debug_assert!(test_bit(Pool::bitmap(pool, 0), index), "double free of a gengc block");
+            clear_bit(Pool::bitmap(pool, 0), index);
+            let b = block.as_ptr().cast::<FreeBlock>();
+            (*b).next = (*p).free;
+            (*p).free = b;
+            (*p).used -= 1;
+        }
+    }
+
+    /// Whether every block is in use.
+    #[inline(always)]
+    pub(crate) fn is_full(pool: NonNull<Pool>) -> bool {
+        // SAFETY: reading the header of a live pool.
+        unsafe { (*pool.as_ptr()).used == (*pool.as_ptr()).geometry.capacity }
+    }
+
+    /// Calls `f` with the index of every block set in `bits` (a bitmap of
+    /// this pool's geometry).
+    #[inline]
+    pub(crate) fn for_each_set(pool: NonNull<Pool>, bits: *const u64, mut f: impl FnMut(u32)) {
+        // SAFETY: `bits` is one of this pool's bitmaps (or a scratch copy of
+        // the same length).
+        unsafe {
+            let words = (*pool.as_ptr()).geometry.words as usize;
+            for w in 0..words {
+                let mut word = *bits.add(w);
+                while word != 0 {
+                    let bit = word.trailing_zeros();
+                    word &= word - 1;
+                    f((w * 64) as u32 + bit);
+                }
+            }
+        }
+    }
+}
+
+/// # Safety
+/// `bitmap` must have a word for `index`.
+#[inline(always)]
+pub(crate) unsafe fn set_bit(bitmap: *mut u64, index: u32) {
+    // SAFETY: the caller guarantees the word exists.
+    unsafe { *bitmap.add((index / 64) as usize) |= 1u64 << (index % 64) }
+}
+
+/// # Safety
+/// `bitmap` must have a word for `index`.
+#[inline(always)]
+pub(crate) unsafe fn clear_bit(bitmap: *mut u64, index: u32) {
+    // SAFETY: the caller guarantees the word exists.
+    unsafe { *bitmap.add((index / 64) as usize) &= !(1u64 << (index % 64)) }
+}
+
+/// # Safety
+/// `bitmap` must have a word for `index`.
+#[inline(always)]
+pub(crate) unsafe fn test_bit(bitmap: *const u64, index: u32) -> bool {
+    // SAFETY: the caller guarantees the word exists.
+    unsafe { *bitmap.add((index / 64) as usize) & (1u64 << (index % 64)) != 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_fits_and_index_math_is_exact() {
+        for tracked in [false, true] {
+            for block_size in (8..=512).step_by(8) {
+                let g = PoolGeometry::new(block_size, 8, tracked);
+                let end = g.first_offset as usize + g.capacity as usize * block_size;
+                assert!(end <= POOL_SIZE);
+                // No room for one more block: the pool is as full as it can be.
+                let more = PoolGeometry { capacity: g.capacity + 1, ..g };
+                let words = (more.capacity as usize).div_ceil(64);
+                let header = std::mem::size_of::<Pool>() + g.bitmaps as usize * words * 8;
+                assert!(header + more.capacity as usize * block_size > POOL_SIZE);
+                for i in 0..g.capacity as u64 {
+                    assert_eq!((i * block_size as u64 * g.magic) >> 32, i);
+                }
+            }
+        }
+    }
+}

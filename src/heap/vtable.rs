@@ -1,0 +1,101 @@
+//! Type-erased operations on a value, so the collector can trace, finalize
+//! and drop objects it only knows by address.
+//!
+//! One `VTable` exists per value type, as a promoted constant. Pools are
+//! segregated by type, so the pool header (or a large object's header) holds
+//! the vtable and the object itself carries none.
+
+use crate::heap::header::Header;
+use crate::trace::{Trace, Tracer};
+use std::any::TypeId;
+use std::ptr::NonNull;
+
+/// Operations on the value of an object, given the address of its header and
+/// the value's pointer metadata (a slice length, or 0 for sized values).
+pub(crate) struct VTable {
+    pub(crate) trace: unsafe fn(NonNull<Header>, usize, &mut Tracer<'_>),
+    pub(crate) finalize: unsafe fn(NonNull<Header>, usize),
+    pub(crate) drop_value: unsafe fn(NonNull<Header>, usize),
+    pub(crate) type_name: fn() -> &'static str,
+    pub(crate) type_id: fn() -> TypeId,
+    pub(crate) needs_trace: fn() -> bool,
+    pub(crate) needs_finalize: fn() -> bool,
+    /// Bytes of the value for the given metadata (for statistics).
+    pub(crate) value_size: fn(usize) -> usize,
+}
+
+/// Offset of the value from the start of the header, for a value alignment.
+#[inline(always)]
+pub(crate) const fn value_offset(align: usize) -> usize {
+    let header = std::mem::size_of::<Header>();
+    if align > header {
+        align
+    } else {
+        header
+    }
+}
+
+/// # Safety
+/// `header` must be the header of a live `GcBox<T>`.
+#[inline(always)]
+unsafe fn value_ptr<T>(header: NonNull<Header>) -> *mut T {
+    // SAFETY: the caller guarantees a GcBox<T> starts at `header`, so the value
+    // lies `value_offset` bytes further inside the same allocation.
+    unsafe { header.as_ptr().cast::<u8>().add(value_offset(std::mem::align_of::<T>())).cast::<T>() }
+}
+
+/// # Safety
+/// `header` must be the header of a live `GcBox<[T]>` of length `len`.
+#[inline(always)]
+unsafe fn slice_ptr<T>(header: NonNull<Header>, len: usize) -> *mut [T] {
+    // SAFETY: as for `value_ptr`; the element type gives the alignment.
+    unsafe { std::ptr::slice_from_raw_parts_mut(value_ptr::<T>(header), len) }
+}
+
+pub(crate) trait HasVTable {
+    const VTABLE: VTable;
+}
+
+impl<T: Trace + 'static> HasVTable for T {
+    const VTABLE: VTable = VTable {
+        // SAFETY (all three): the collector only calls these on the header of
+        // an object created as a GcBox<T> whose value is alive.
+        trace: |h, _, tracer| unsafe { (*value_ptr::<T>(h)).trace(tracer) },
+        finalize: |h, _| unsafe { (*value_ptr::<T>(h)).finalize_glue() },
+        drop_value: |h, _| unsafe { std::ptr::drop_in_place(value_ptr::<T>(h)) },
+        type_name: std::any::type_name::<T>,
+        type_id: TypeId::of::<T>,
+        needs_trace: T::needs_trace,
+        needs_finalize: T::needs_finalize,
+        value_size: |_| std::mem::size_of::<T>(),
+    };
+}
+
+/// The vtable of `[T]`, for slices whose length travels as metadata.
+pub(crate) struct SliceVTable<T>(std::marker::PhantomData<T>);
+
+impl<T: Trace + 'static> SliceVTable<T> {
+    pub(crate) const VTABLE: VTable = VTable {
+        // SAFETY (all three): called only on a GcBox<[T]> of length `len`.
+        trace: |h, len, tracer| unsafe { (*slice_ptr::<T>(h, len)).trace(tracer) },
+        finalize: |h, len| unsafe { (*slice_ptr::<T>(h, len)).finalize_glue() },
+        drop_value: |h, len| unsafe { std::ptr::drop_in_place(slice_ptr::<T>(h, len)) },
+        type_name: std::any::type_name::<[T]>,
+        type_id: TypeId::of::<[T]>,
+        needs_trace: T::needs_trace,
+        needs_finalize: T::needs_finalize,
+        value_size: |len| len * std::mem::size_of::<T>(),
+    };
+}
+
+/// The vtable of `str` (a leaf: never traced, nothing to drop).
+pub(crate) const STR_VTABLE: VTable = VTable {
+    trace: |_, _, _| {},
+    finalize: |_, _| {},
+    drop_value: |_, _| {},
+    type_name: std::any::type_name::<str>,
+    type_id: TypeId::of::<str>,
+    needs_trace: || false,
+    needs_finalize: || false,
+    value_size: |len| len,
+};

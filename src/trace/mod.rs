@@ -1,0 +1,193 @@
+//! The [`Trace`] trait the collector uses to find the references between
+//! objects, the [`Finalize`] hook, and their implementations for std types.
+
+mod std_impls;
+
+#[cfg(feature = "indexmap")]
+mod indexmap_impls;
+#[cfg(feature = "smallvec")]
+mod smallvec_impls;
+
+use crate::collector::visit::Visitor;
+use crate::heap::header::GcBox;
+use std::ptr::NonNull;
+
+/// A type whose values can live in a [`Gc`](crate::Gc) and own other `Gc`s.
+///
+/// The cycle collector finds garbage the way CPython does: it copies each
+/// object's strong count, subtracts one for every reference it finds *inside*
+/// the objects it examines, and keeps everything whose remainder is above
+/// zero (referenced from outside) plus what that reaches. `Trace` is how it
+/// finds those inside references.
+///
+/// Derive it — `#[derive(Trace)]` — rather than writing it by hand. The
+/// derive also forbids a `Drop` impl on the type (see [`Finalize`]).
+///
+/// # Safety
+///
+/// A hand-written implementation must uphold, for every call of `trace`:
+///
+/// 1. **Visit every `Gc` the value owns at most once.** Visiting a `Gc` twice
+///    makes the collector believe its target has one more internal reference
+///    than it has, so a live object can be judged garbage and freed:
+///    use-after-free. (Visiting it *zero* times is safe: the target only looks
+///    referenced from outside and survives — a leak, never unsoundness.) Do
+///    not trace through shared ownership (`Rc<T>`, `&T`): another owner visits
+///    the same `Gc`.
+/// 2. **Be deterministic and side-effect free**: visit the same `Gc`s every
+///    time it is called while no user code runs in between; do not create,
+///    clone, drop, or dereference any `Gc`, allocate a `Gc`, or mutate any
+///    cell. The collector calls `trace` several times per collection.
+/// 3. If the type implements `Drop`, that `drop` must not dereference, clone
+///    or store any `Gc` the value owns: during cycle teardown its neighbours
+///    may already be dropped.
+/// 4. `needs_trace` may return `false` only if no value of the type can own
+///    a `Gc` (returning `false` for a type that does own one is safe but
+///    leaks every cycle through it).
+///
+/// # Example
+///
+/// ```
+/// use gengc::{Gc, Trace, Tracer};
+/// use std::cell::RefCell;
+///
+/// // A hand-written impl; `#[derive(Trace)]` generates the same.
+/// struct Node {
+///     label: String,
+///     next: RefCell<Option<Gc<Node>>>,
+/// }
+///
+/// unsafe impl Trace for Node {
+///     fn trace(&self, tracer: &mut Tracer<'_>) {
+///         self.next.trace(tracer); // `label` owns no `Gc`
+///     }
+/// }
+///
+/// let a = Gc::new(Node { label: "a".into(), next: RefCell::new(None) });
+/// *a.next.borrow_mut() = Some(a.clone()); // a self-cycle
+/// drop(a);
+/// assert_eq!(gengc::collect(), 1);
+/// ```
+pub unsafe trait Trace {
+    /// Visits every `Gc` this value owns, by calling `trace` on each field
+    /// that may own one.
+    fn trace(&self, tracer: &mut Tracer<'_>);
+
+    /// Whether a value of this type may own a `Gc`. Types that answer `false`
+    /// (integers, `String`, `Vec<u8>`, …) are never tracked by the cycle
+    /// collector: like CPython's atomic objects, they cost nothing to it.
+    ///
+    /// The answer must not depend on the value; derived impls compute it from
+    /// the field types, and the optimiser folds it to a constant.
+    ///
+    /// ```
+    /// use gengc::{Gc, Trace};
+    /// assert!(!<String as Trace>::needs_trace());
+    /// assert!(<Vec<Gc<u8>> as Trace>::needs_trace());
+    /// ```
+    #[inline(always)]
+    fn needs_trace() -> bool
+    where
+        Self: Sized,
+    {
+        true
+    }
+
+    /// Runs the [`Finalize`] hooks of this value and of the values it owns
+    /// inline (not those behind another `Gc`: each object is finalized on
+    /// its own). The collector calls it at most once per object.
+    #[inline(always)]
+    fn finalize_glue(&self) {}
+
+    /// Whether `finalize_glue` does anything for this type.
+    #[inline(always)]
+    fn needs_finalize() -> bool
+    where
+        Self: Sized,
+    {
+        false
+    }
+}
+
+/// A cleanup hook that runs once, before an object's memory is reclaimed,
+/// while every object it references is still intact (CPython's PEP 442).
+///
+/// Types that derive [`Trace`] may not implement `Drop`: when a cycle is torn
+/// down, the values are dropped one after another, so a `Drop` of one of them
+/// could see a neighbour that is already gone. `finalize` runs *before* any
+/// value of the garbage is dropped, so it may read its neighbours freely.
+///
+/// Enable it with `#[gc(finalize)]` on the deriving type:
+///
+/// - for an object freed because its last `Gc` was dropped, `finalize` runs
+///   first, then the value is dropped;
+/// - for an object in unreachable cyclic garbage, every finalizer of the
+///   garbage runs first; a finalizer may *resurrect* objects (store a `Gc` to
+///   them somewhere reachable), and what it resurrects survives intact; the
+///   rest is then dropped;
+/// - a finalizer runs at most once per object, even if the object was
+///   resurrected and dies again later.
+///
+/// During `finalize`, `Weak` handles to the garbage no longer upgrade.
+///
+/// ```
+/// use gengc::{Finalize, Gc, Trace};
+/// use std::cell::{Cell, RefCell};
+///
+/// thread_local!(static CLOSED: Cell<u32> = const { Cell::new(0) });
+///
+/// #[derive(Trace)]
+/// #[gc(finalize)]
+/// struct File {
+///     peer: RefCell<Option<Gc<File>>>,
+/// }
+///
+/// impl Finalize for File {
+///     fn finalize(&self) {
+///         // The peer is still intact here, even inside a cycle.
+///         assert!(self.peer.borrow().is_some());
+///         CLOSED.with(|c| c.set(c.get() + 1));
+///     }
+/// }
+///
+/// let a = Gc::new(File { peer: RefCell::new(None) });
+/// let b = Gc::new(File { peer: RefCell::new(Some(a.clone())) });
+/// *a.peer.borrow_mut() = Some(b);
+/// drop(a);
+/// gengc::collect();
+/// assert_eq!(CLOSED.with(Cell::get), 2);
+/// ```
+pub trait Finalize {
+    /// The cleanup; it runs at most once per object.
+    fn finalize(&self);
+}
+
+/// The collector's visitor, handed to [`Trace::trace`].
+///
+/// It is opaque: a `Trace` impl only passes it on to the `trace` methods of
+/// its fields.
+///
+/// ```
+/// use gengc::{Gc, Trace, Tracer};
+///
+/// struct Pair(Gc<i32>, Gc<i32>);
+///
+/// unsafe impl Trace for Pair {
+///     fn trace(&self, tracer: &mut Tracer<'_>) {
+///         self.0.trace(tracer);
+///         self.1.trace(tracer);
+///     }
+/// }
+/// # let _ = Gc::new(Pair(Gc::new(1), Gc::new(2)));
+/// ```
+pub struct Tracer<'a> {
+    pub(crate) visitor: &'a mut Visitor,
+}
+
+impl Tracer<'_> {
+    /// Reports one owned `Gc` edge to the collector.
+    #[inline(always)]
+    pub(crate) fn edge<T: ?Sized>(&mut self, target: NonNull<GcBox<T>>) {
+        self.visitor.visit(target);
+    }
+}

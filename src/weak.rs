@@ -1,0 +1,177 @@
+//! [`Weak<T>`], the non-owning handle.
+
+use crate::heap::header::GcBox;
+use crate::heap;
+use crate::trace::{Trace, Tracer};
+use crate::Gc;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+
+/// A non-owning handle to a [`Gc`] object: it does not keep the value
+/// alive, and it is not an edge for the cycle collector.
+///
+/// [`upgrade`](Weak::upgrade) returns a `Gc` while the value lives. It fails
+/// once the value is dropped, and also as soon as the cycle collector has
+/// judged the object garbage — from then on, even inside finalizers, and
+/// even if a finalizer later resurrects the object (as CPython clears weak
+/// references to garbage).
+///
+/// ```
+/// use gengc::{Gc, Weak};
+/// let strong = Gc::new(5);
+/// let weak: Weak<i32> = Gc::downgrade(&strong);
+/// assert_eq!(*weak.upgrade().unwrap(), 5);
+/// drop(strong);
+/// assert!(weak.upgrade().is_none());
+/// ```
+pub struct Weak<T: ?Sized> {
+    /// Dangling (address `usize::MAX`) for `Weak::new`.
+    ptr: NonNull<GcBox<T>>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<T> Weak<T> {
+    /// A `Weak` that points to nothing and never upgrades.
+    ///
+    /// ```
+    /// let w: gengc::Weak<u8> = gengc::Weak::new();
+    /// assert!(w.upgrade().is_none());
+    /// ```
+    pub const fn new() -> Weak<T> {
+        // SAFETY: usize::MAX is not null. The pointer is never dereferenced
+        // (`is_dangling` checks for it first), so its alignment is moot.
+        let ptr = unsafe { NonNull::new_unchecked(std::ptr::without_provenance_mut(usize::MAX)) };
+        Weak { ptr, _not_send: PhantomData }
+    }
+}
+
+impl<T: ?Sized> Weak<T> {
+    /// # Safety
+    /// The caller transfers one weak reference to the box at `ptr`.
+    pub(crate) unsafe fn from_inner(ptr: NonNull<GcBox<T>>) -> Weak<T> {
+        Weak { ptr, _not_send: PhantomData }
+    }
+
+    fn is_dangling(&self) -> bool {
+        self.ptr.as_ptr().cast::<u8>().addr() == usize::MAX
+    }
+
+    fn header(&self) -> Option<&crate::heap::header::Header> {
+        // SAFETY: a non-dangling Weak keeps the block allocated.
+        (!self.is_dangling()).then(|| unsafe { &self.ptr.as_ref().header })
+    }
+
+    /// A strong handle, if the value is still alive and not judged garbage.
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let a = Gc::new("x");
+    /// let w = Gc::downgrade(&a);
+    /// assert!(w.upgrade().is_some());
+    /// ```
+    pub fn upgrade(&self) -> Option<Gc<T>> {
+        let h = self.header()?;
+        if !h.is_upgradable() {
+            return None;
+        }
+        h.inc_strong();
+        // SAFETY: the value is alive and we took the strong reference.
+        Some(unsafe { Gc::from_inner(self.ptr) })
+    }
+
+    /// The number of strong handles (0 once the value is gone or condemned).
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let a = Gc::new(1);
+    /// let w = Gc::downgrade(&a);
+    /// assert_eq!(w.strong_count(), 1);
+    /// drop(a);
+    /// assert_eq!(w.strong_count(), 0);
+    /// ```
+    pub fn strong_count(&self) -> usize {
+        self.header().filter(|h| h.is_upgradable()).map_or(0, |h| h.strong() as usize)
+    }
+
+    /// The number of `Weak` handles to the object (0 once no strong handle
+    /// remains, like `std::rc::Weak::weak_count`).
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let a = Gc::new(1);
+    /// let w = Gc::downgrade(&a);
+    /// let _w2 = w.clone();
+    /// assert_eq!(w.weak_count(), 2);
+    /// ```
+    pub fn weak_count(&self) -> usize {
+        match self.header() {
+            Some(h) if h.strong() > 0 => h.weak_raw() as usize - 1,
+            _ => 0,
+        }
+    }
+
+    /// Whether both point to the same object (or both are dangling).
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let a = Gc::new(1);
+    /// assert!(Gc::downgrade(&a).ptr_eq(&Gc::downgrade(&a)));
+    /// ```
+    pub fn ptr_eq(&self, other: &Weak<T>) -> bool {
+        std::ptr::addr_eq(self.ptr.as_ptr(), other.ptr.as_ptr())
+    }
+}
+
+impl<T: ?Sized> Clone for Weak<T> {
+    /// ```
+    /// let a = gengc::Gc::new(1);
+    /// let w = gengc::Gc::downgrade(&a);
+    /// assert!(w.clone().ptr_eq(&w));
+    /// ```
+    fn clone(&self) -> Weak<T> {
+        if let Some(h) = self.header() {
+            h.inc_weak();
+        }
+        Weak { ptr: self.ptr, _not_send: PhantomData }
+    }
+}
+
+impl<T: ?Sized> Drop for Weak<T> {
+    fn drop(&mut self) {
+        if let Some(h) = self.header() {
+            if h.dec_weak() == 0 {
+                // SAFETY: no strong handle (the strong group's weak count is
+                // gone) and no Weak remain: the block is free.
+                unsafe { heap::weak_count_zero(self.ptr) }
+            }
+        }
+    }
+}
+
+impl<T> Default for Weak<T> {
+    /// ```
+    /// let w: gengc::Weak<String> = Default::default();
+    /// assert!(w.upgrade().is_none());
+    /// ```
+    fn default() -> Weak<T> {
+        Weak::new()
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for Weak<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(Weak)")
+    }
+}
+
+// SAFETY: a weak reference is not an owning edge; it traces nothing.
+unsafe impl<T: ?Sized> Trace for Weak<T> {
+    #[inline(always)]
+    fn trace(&self, _: &mut Tracer<'_>) {}
+
+    #[inline(always)]
+    fn needs_trace() -> bool {
+        false
+    }
+}

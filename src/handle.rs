@@ -288,7 +288,9 @@ impl<T: ?Sized> Gc<T> {
     /// assert!(w.upgrade().is_none());
     /// ```
     pub fn downgrade(this: &Gc<T>) -> Weak<T> {
-        this.header().inc_weak();
+        let h = this.header();
+        h.inc_weak();
+        h.end_mut_lend();
         // SAFETY: we just took the weak reference the Weak owns.
         unsafe { Weak::from_inner(this.ptr) }
     }
@@ -407,7 +409,9 @@ impl<T: ?Sized> Clone for Gc<T> {
     /// ```
     #[inline(always)]
     fn clone(&self) -> Gc<T> {
-        self.header().inc_strong();
+        let h = self.header();
+        h.inc_strong();
+        h.end_mut_lend();
         // SAFETY: we just took the strong reference the new handle owns.
         unsafe { Gc::from_inner(self.ptr) }
     }

@@ -517,7 +517,7 @@ pub fn referrers<T: ?Sized>(gc: &Gc<T>) -> Vec<AnyGc> {
             h.collector().for_each_in(g, |obj| {
                 // SAFETY: tracked objects are alive; lent ones are skipped.
                 unsafe {
-                    if !obj.header().has_flag(crate::heap::header::FLAG_MUT_LENT)
+                    if !obj.header().may_be_lent()
                         && trace_targets(obj).contains(&target)
                     {
                         found.push(obj);

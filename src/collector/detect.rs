@@ -29,7 +29,15 @@
 //! collector just read through a shared borrow — so no `&mut` to it can be
 //! live, and it is traced after all (its flag cleared). Otherwise it is
 //! referenced from outside, hence reachable, and is not traced: its targets
-//! keep the reference it holds in their count and so survive too.
+//! keep the reference it holds in their count and so survive too. (The flag
+//! is dropped as soon as the object's counts show another handle was made:
+//! making one needs the handle the `&mut` borrows, so the borrow is over.)
+//!
+//! One shape stays out of reach: objects whose *only* handles were moved,
+//! never cloned, into each other's values through such `&mut`s form a cycle
+//! the collector cannot prove unborrowed; it is freed once any of them is
+//! cloned or downgraded, or leaks. Building cycles through `get_mut` alone
+//! is unusual; cloning a handle into place (the common way) is unaffected.
 
 use super::visit::{gc_refs_slot, Mode, Visitor, REACHABLE};
 use super::{Collector, GENERATIONS, OLD};
@@ -121,9 +129,11 @@ impl Collector {
         unsafe {
             let mut lent = std::mem::take(&mut self.scratch().lent);
             self.for_each_in_set(|obj| {
-                if obj.header().has_flag(FLAG_MUT_LENT) {
+                let h = obj.header();
+                if h.may_be_lent() {
                     lent.push(obj);
                 } else {
+                    h.end_mut_lend();
                     obj.trace(&mut Tracer { visitor: &mut visitor });
                 }
             });

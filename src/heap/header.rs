@@ -72,6 +72,25 @@ impl Header {
         self.strong.set(n + 1);
     }
 
+    /// A new handle is being made from an existing one. A `&mut` lent by
+    /// `Gc::get_mut` borrows the object's only handle mutably, so if a handle
+    /// can be used to make another, that borrow has ended.
+    #[inline(always)]
+    pub(crate) fn end_mut_lend(&self) {
+        if self.has_flag(FLAG_MUT_LENT) {
+            self.clear_flag(FLAG_MUT_LENT);
+        }
+    }
+
+    /// Whether a `&mut` lent by `Gc::get_mut` may still be live: the flag is
+    /// set and the counts are still those `get_mut` requires (one strong
+    /// handle, no `Weak`) — any other handle could only have been made after
+    /// the borrow ended.
+    #[inline(always)]
+    pub(crate) fn may_be_lent(&self) -> bool {
+        self.has_flag(FLAG_MUT_LENT) && self.strong.get() == 1 && self.weak_raw() == 1
+    }
+
     /// Removes one strong reference and returns the new count.
     #[inline(always)]
     pub(crate) fn dec_strong(&self) -> u32 {

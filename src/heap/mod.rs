@@ -192,13 +192,15 @@ pub(crate) fn with_heap<R>(f: impl FnOnce(&HeapState) -> R) -> R {
 #[inline(always)]
 pub(crate) fn place_sized<T: Trace + 'static>() -> Placement {
     let layout = Layout::new::<GcBox<T>>();
-    let key = ChainKey { type_id: TypeId::of::<T>(), block_size: layout.size() as u32 };
+    // Blocks are multiples of 8 bytes: a freed block holds the free list's
+    // next pointer.
+    let key = ChainKey { type_id: TypeId::of::<T>(), block_size: layout.size().next_multiple_of(8) as u32 };
     match current() {
         Some(heap) => {
             if T::needs_trace() {
                 heap.collector.maybe_collect();
             }
-            if is_small(layout.size(), layout.align()) {
+            if is_small(key.block_size as usize, layout.align()) {
                 heap.alloc_pooled(key, &T::VTABLE, layout.align(), true)
             } else {
                 heap.alloc_large(key, &T::VTABLE, layout, 0)
@@ -471,6 +473,17 @@ impl Drop for DyingGuard {
 /// Runs the value drops the trashcan deferred, iteratively.
 #[cold]
 unsafe fn drain_deferred(heap: &'static HeapState) {
+    /// Keeps the depth above zero while draining, so the guards of the
+    /// drained objects do not start a nested drain (that would recurse once
+    /// per deferred object), even if a drop panics.
+    struct Draining(&'static HeapState);
+    impl Drop for Draining {
+        fn drop(&mut self) {
+            self.0.drop_depth.set(self.0.drop_depth.get() - 1);
+        }
+    }
+    heap.drop_depth.set(heap.drop_depth.get() + 1);
+    let _draining = Draining(heap);
     loop {
         // SAFETY: the deferred list is only touched here and in
         // `begin_death`, never while a reference to it is held.

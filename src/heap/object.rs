@@ -27,7 +27,7 @@ pub(crate) unsafe fn is_large_box<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> bool {
     if is_thin::<T>() {
         // SAFETY: for sized T, size_of_val/align_of_val read no memory.
         let (size, align) = unsafe { (std::mem::size_of_val(ptr.as_ref()), std::mem::align_of_val(ptr.as_ref())) };
-        !is_small(size, align)
+        !is_small(size.next_multiple_of(8), align)
     } else {
         // SAFETY: the header stays readable while the block is allocated.
         unsafe { ptr.as_ref().header.has_flag(FLAG_LARGE) }

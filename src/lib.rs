@@ -71,8 +71,8 @@ pub mod __private {
     /// (E0119). Use `Finalize`, or `#[gc(unsafe_drop)]` if the `Drop` never
     /// touches a `Gc`.
     #[allow(non_camel_case_types)]
-    pub trait DeriveTraceForbidsDrop {}
+    pub trait DeriveTraceForbidsDrop_UseFinalizeOrGcUnsafeDrop {}
 
     #[allow(drop_bounds)]
-    impl<T: Drop> DeriveTraceForbidsDrop for T {}
+    impl<T: Drop> DeriveTraceForbidsDrop_UseFinalizeOrGcUnsafeDrop for T {}
 }

@@ -68,6 +68,11 @@ use std::ptr::NonNull;
 /// drop(a);
 /// assert_eq!(gengc::collect(), 1);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `Trace`, so the collector cannot see the `Gc`s it may own",
+    label = "not `Trace`",
+    note = "derive it with `#[derive(Trace)]`, or mark the field `#[gc(skip)]` if it owns no `Gc` (skipping only leaks, never frees early)"
+)]
 pub unsafe trait Trace {
     /// Visits every `Gc` this value owns, by calling `trace` on each field
     /// that may own one.
@@ -157,6 +162,10 @@ pub unsafe trait Trace {
 /// gengc::collect();
 /// assert_eq!(CLOSED.with(Cell::get), 2);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`#[gc(finalize)]` needs `impl Finalize for {Self}`",
+    note = "write `impl gengc::Finalize for {Self} {{ fn finalize(&self) {{ ... }} }}`, or remove `#[gc(finalize)]`"
+)]
 pub trait Finalize {
     /// The cleanup; it runs at most once per object.
     fn finalize(&self);

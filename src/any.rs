@@ -6,7 +6,6 @@ use crate::heap::release_strong_erased;
 use crate::Gc;
 use std::any::TypeId;
 use std::fmt;
-use std::ptr::NonNull;
 
 /// A strong, type-erased handle to a collector-managed object.
 ///
@@ -115,14 +114,6 @@ impl AnyGc {
         std::mem::forget(self);
         // SAFETY: the type matches and our strong reference moves to the Gc.
         Ok(unsafe { Gc::from_inner(ptr) })
-    }
-
-    pub(crate) fn obj(&self) -> ObjRef {
-        self.obj
-    }
-
-    pub(crate) fn header_ptr(&self) -> NonNull<u8> {
-        self.obj.header_ptr().cast()
     }
 }
 

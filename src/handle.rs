@@ -41,10 +41,11 @@ use std::ptr::{self, NonNull};
 /// assert_eq!(Gc::strong_count(&five), 2);
 /// ```
 pub struct Gc<T: ?Sized> {
+    /// `NonNull` makes the handle neither `Send` nor `Sync`: each thread
+    /// has its own heap.
     ptr: NonNull<GcBox<T>>,
-    /// Owns a `GcBox<T>` (for drop check), and is neither `Send` nor `Sync`.
+    /// Owns a `GcBox<T>` (for drop check).
     _owns: PhantomData<GcBox<T>>,
-    _not_send: PhantomData<*const ()>,
 }
 
 impl<T: Trace + 'static> Gc<T> {
@@ -66,7 +67,10 @@ impl<T: Trace + 'static> Gc<T> {
         // SAFETY: the placement is an unused block sized and aligned for a
         // GcBox<T>; once written, the object is complete and may be tracked.
         unsafe {
-            ptr.as_ptr().write(GcBox { header: Header::new_strong(place.flags()), value });
+            ptr.as_ptr().write(GcBox {
+                header: Header::new_strong(place.flags()),
+                value,
+            });
             heap::commit(place);
             Gc::from_inner(ptr)
         }
@@ -217,23 +221,24 @@ impl<T: ?Sized> Gc<T> {
     /// The caller transfers one strong reference to the box at `ptr`.
     #[inline(always)]
     pub(crate) unsafe fn from_inner(ptr: NonNull<GcBox<T>>) -> Gc<T> {
-        Gc { ptr, _owns: PhantomData, _not_send: PhantomData }
+        Gc {
+            ptr,
+            _owns: PhantomData,
+        }
     }
 
     #[inline(always)]
     pub(crate) fn header(&self) -> &Header {
-        // SAFETY: a live handle keeps the box allocated.
-        unsafe { &self.ptr.as_ref().header }
+        // SAFETY: a live handle keeps the box allocated. The header is reached
+        // by field projection, never through a reference to the whole box:
+        // its value may be under a `&mut` (being dropped, or lent).
+        unsafe { &*ptr::addr_of!((*self.ptr.as_ptr()).header) }
     }
 
     #[inline(always)]
     pub(crate) fn obj(&self) -> ObjRef {
         // SAFETY: a live handle keeps the box allocated.
         unsafe { ObjRef::of(self.ptr) }
-    }
-
-    pub(crate) fn inner_ptr(&self) -> NonNull<GcBox<T>> {
-        self.ptr
     }
 
     /// Whether the two handles point to the same object (like
@@ -434,7 +439,7 @@ impl<T: ?Sized> Deref for Gc<T> {
     fn deref(&self) -> &T {
         // SAFETY: a live handle keeps the value alive; the only `&mut` ever
         // handed out (get_mut/make_mut) borrows this unique handle mutably.
-        unsafe { &self.ptr.as_ref().value }
+        unsafe { &*ptr::addr_of!((*self.ptr.as_ptr()).value) }
     }
 }
 
@@ -534,10 +539,20 @@ impl<T: ?Sized> AsRef<T> for Gc<T> {
 impl<T: ?Sized> Unpin for Gc<T> {}
 
 /// Places and writes the header of an unsized object of `layout`.
-fn place_unsized_box(type_id: TypeId, vtable: &'static crate::heap::vtable::VTable, layout: Layout, meta: usize) -> Placement {
+fn place_unsized_box(
+    type_id: TypeId,
+    vtable: &'static crate::heap::vtable::VTable,
+    layout: Layout,
+    meta: usize,
+) -> Placement {
     let place = heap::place_unsized(type_id, vtable, layout, meta);
     // SAFETY: the placement starts with room for a header.
-    unsafe { place.header.as_ptr().write(Header::new_strong(place.flags())) };
+    unsafe {
+        place
+            .header
+            .as_ptr()
+            .write(Header::new_strong(place.flags()))
+    };
     place
 }
 
@@ -561,7 +576,8 @@ impl<T: Trace + 'static> Gc<[T]> {
         // SAFETY: the block has room for the header and `len` elements at
         // the offset `extend` computed, which is where GcBox<[T]> puts them.
         unsafe {
-            let fat = ptr::slice_from_raw_parts_mut(place.header.as_ptr().cast::<T>(), len) as *mut GcBox<[T]>;
+            let fat = ptr::slice_from_raw_parts_mut(place.header.as_ptr().cast::<T>(), len)
+                as *mut GcBox<[T]>;
             let values = ptr::addr_of_mut!((*fat).value).cast::<T>();
             ptr::copy_nonoverlapping(src, values, len);
             heap::commit(place);
@@ -620,8 +636,13 @@ impl From<&str> for Gc<str> {
         let place = place_unsized_box(TypeId::of::<str>(), &STR_VTABLE, layout, s.len());
         // SAFETY: as in `copy_from_slice_raw`; str has u8's layout.
         unsafe {
-            let fat = ptr::slice_from_raw_parts_mut(place.header.as_ptr().cast::<u8>(), s.len()) as *mut GcBox<[u8]>;
-            ptr::copy_nonoverlapping(s.as_ptr(), ptr::addr_of_mut!((*fat).value).cast::<u8>(), s.len());
+            let fat = ptr::slice_from_raw_parts_mut(place.header.as_ptr().cast::<u8>(), s.len())
+                as *mut GcBox<[u8]>;
+            ptr::copy_nonoverlapping(
+                s.as_ptr(),
+                ptr::addr_of_mut!((*fat).value).cast::<u8>(),
+                s.len(),
+            );
             heap::commit(place);
             Gc::from_inner(NonNull::new_unchecked(fat as *mut GcBox<str>))
         }

@@ -1,11 +1,10 @@
 //! [`Weak<T>`], the non-owning handle.
 
-use crate::heap::header::GcBox;
 use crate::heap;
+use crate::heap::header::GcBox;
 use crate::trace::{Trace, Tracer};
 use crate::Gc;
 use std::fmt;
-use std::marker::PhantomData;
 use std::ptr::NonNull;
 
 /// A non-owning handle to a [`Gc`] object: it does not keep the value
@@ -26,9 +25,9 @@ use std::ptr::NonNull;
 /// assert!(weak.upgrade().is_none());
 /// ```
 pub struct Weak<T: ?Sized> {
-    /// Dangling (address `usize::MAX`) for `Weak::new`.
+    /// Dangling (address `usize::MAX`) for `Weak::new`. `NonNull` makes the
+    /// handle neither `Send` nor `Sync`.
     ptr: NonNull<GcBox<T>>,
-    _not_send: PhantomData<*const ()>,
 }
 
 impl<T> Weak<T> {
@@ -42,7 +41,7 @@ impl<T> Weak<T> {
         // SAFETY: usize::MAX is not null. The pointer is never dereferenced
         // (`is_dangling` checks for it first), so its alignment is moot.
         let ptr = unsafe { NonNull::new_unchecked(std::ptr::without_provenance_mut(usize::MAX)) };
-        Weak { ptr, _not_send: PhantomData }
+        Weak { ptr }
     }
 }
 
@@ -50,7 +49,7 @@ impl<T: ?Sized> Weak<T> {
     /// # Safety
     /// The caller transfers one weak reference to the box at `ptr`.
     pub(crate) unsafe fn from_inner(ptr: NonNull<GcBox<T>>) -> Weak<T> {
-        Weak { ptr, _not_send: PhantomData }
+        Weak { ptr }
     }
 
     fn is_dangling(&self) -> bool {
@@ -59,7 +58,8 @@ impl<T: ?Sized> Weak<T> {
 
     fn header(&self) -> Option<&crate::heap::header::Header> {
         // SAFETY: a non-dangling Weak keeps the block allocated.
-        (!self.is_dangling()).then(|| unsafe { &self.ptr.as_ref().header })
+        // (By field projection: the value may be borrowed mutably.)
+        (!self.is_dangling()).then(|| unsafe { &*std::ptr::addr_of!((*self.ptr.as_ptr()).header) })
     }
 
     /// A strong handle, if the value is still alive and not judged garbage.
@@ -91,7 +91,9 @@ impl<T: ?Sized> Weak<T> {
     /// assert_eq!(w.strong_count(), 0);
     /// ```
     pub fn strong_count(&self) -> usize {
-        self.header().filter(|h| h.is_upgradable()).map_or(0, |h| h.strong() as usize)
+        self.header()
+            .filter(|h| h.is_upgradable())
+            .map_or(0, |h| h.strong() as usize)
     }
 
     /// The number of `Weak` handles to the object (0 once no strong handle
@@ -133,7 +135,7 @@ impl<T: ?Sized> Clone for Weak<T> {
         if let Some(h) = self.header() {
             h.inc_weak();
         }
-        Weak { ptr: self.ptr, _not_send: PhantomData }
+        Weak { ptr: self.ptr }
     }
 }
 

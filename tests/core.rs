@@ -44,7 +44,10 @@ unsafe impl Trace for Node {
 }
 
 fn node(drops: &Rc<Cell<usize>>, next: Option<Gc<Node>>) -> Gc<Node> {
-    Gc::new(Node { next: RefCell::new(next), _drops: DropCount(drops.clone()) })
+    Gc::new(Node {
+        next: RefCell::new(next),
+        _drops: DropCount(drops.clone()),
+    })
 }
 
 #[test]
@@ -70,7 +73,11 @@ fn freed_block_is_reused() {
         let addr = Gc::as_ptr(&a) as usize;
         drop(a);
         let b = Gc::new([2u64; 5]);
-        assert_eq!(Gc::as_ptr(&b) as usize, addr, "the freed block is the next one handed out");
+        assert_eq!(
+            Gc::as_ptr(&b) as usize,
+            addr,
+            "the freed block is the next one handed out"
+        );
         assert_eq!(*b, [2; 5]);
     });
 }
@@ -80,8 +87,15 @@ fn block_size_is_header_plus_value() {
     run(|| {
         let objs: Vec<Gc<[u64; 5]>> = (0..100).map(|i| Gc::new([i; 5])).collect();
         let r = memory_report();
-        let class = r.size_classes.iter().find(|c| c.block_size == 48).expect("48-byte class");
-        assert_eq!(class.used_blocks, 100, "40-byte value + 8-byte header = 48 bytes per object");
+        let class = r
+            .size_classes
+            .iter()
+            .find(|c| c.block_size == 48)
+            .expect("48-byte class");
+        assert_eq!(
+            class.used_blocks, 100,
+            "40-byte value + 8-byte header = 48 bytes per object"
+        );
         assert_eq!(r.bytes_in_use, 100 * 48);
         drop(objs);
         assert_eq!(memory_report().used_blocks(), 0);
@@ -113,7 +127,8 @@ fn fullest_arena_is_refilled_first() {
     run(|| {
         // Fill ~3 arenas, free every other object of the first half: new
         // objects must reuse those holes rather than grow the heap.
-        let mut objs: Vec<Option<Gc<[u64; 5]>>> = (0..60_000).map(|i| Some(Gc::new([i; 5]))).collect();
+        let mut objs: Vec<Option<Gc<[u64; 5]>>> =
+            (0..60_000).map(|i| Some(Gc::new([i; 5]))).collect();
         let arenas = memory_report().arenas;
         for o in objs.iter_mut().take(30_000).step_by(2) {
             *o = None;
@@ -197,7 +212,9 @@ fn weak_dropped_inside_the_values_own_drop_is_safe() {
         }
     }
     run(|| {
-        let a = Gc::new(SelfWeak { me: RefCell::new(Weak::new()) });
+        let a = Gc::new(SelfWeak {
+            me: RefCell::new(Weak::new()),
+        });
         *a.me.borrow_mut() = Gc::downgrade(&a);
         drop(a); // drops the value, whose Weak is the last one
         assert_eq!(memory_report().used_blocks(), 0);
@@ -217,7 +234,10 @@ fn new_cyclic_links_to_itself() {
         }
     }
     run(|| {
-        let me = Gc::new_cyclic(|w| Me { me: w.clone(), seen_during_construction: w.upgrade().is_some() });
+        let me = Gc::new_cyclic(|w| Me {
+            me: w.clone(),
+            seen_during_construction: w.upgrade().is_some(),
+        });
         assert!(!me.seen_during_construction);
         assert!(Gc::ptr_eq(&me.me.upgrade().unwrap(), &me));
         assert_eq!((Gc::strong_count(&me), Gc::weak_count(&me)), (1, 1));
@@ -240,7 +260,11 @@ fn new_cyclic_panic_frees_the_block() {
         assert!(r.is_err());
         let w = kept.borrow_mut().take().unwrap();
         assert!(w.upgrade().is_none());
-        assert_eq!(memory_report().used_blocks(), 1, "the leaked Weak keeps the empty block");
+        assert_eq!(
+            memory_report().used_blocks(),
+            1,
+            "the leaked Weak keeps the empty block"
+        );
         drop(w);
         assert_eq!(memory_report().used_blocks(), 0);
     });
@@ -331,7 +355,10 @@ fn dropping_a_deep_chain_of_dyn_and_large_nodes_is_iterative() {
     run(|| {
         let mut head = None;
         for _ in 0..200_000 {
-            head = Some(Gc::new(Big { next: head, _pad: [0; 600] }));
+            head = Some(Gc::new(Big {
+                next: head,
+                _pad: [0; 600],
+            }));
         }
         drop(head);
         assert_eq!(memory_report().large_objects, 0);
@@ -351,7 +378,8 @@ fn slices_and_strings() {
         assert_eq!(memory_report().large_objects, 1);
         assert_eq!(big[999], 7);
         let drops = Rc::new(Cell::new(0));
-        let owned: Gc<[DropCount]> = Gc::from(vec![DropCount(drops.clone()), DropCount(drops.clone())]);
+        let owned: Gc<[DropCount]> =
+            Gc::from(vec![DropCount(drops.clone()), DropCount(drops.clone())]);
         drop(owned);
         assert_eq!(drops.get(), 2);
         drop((s, s2, v, big));
@@ -374,7 +402,10 @@ fn slices_of_gcs_take_part_in_cycles() {
             }
         }
         let holder = Gc::new(Holder(slice));
-        let link = Gc::new(Node { next: RefCell::new(None), _drops: DropCount(drops.clone()) });
+        let link = Gc::new(Node {
+            next: RefCell::new(None),
+            _drops: DropCount(drops.clone()),
+        });
         *a.next.borrow_mut() = Some(link.clone());
         *link.next.borrow_mut() = None;
         let _ = holder;
@@ -388,7 +419,7 @@ fn dyn_coercion() {
     trait Shape: Trace {
         fn area(&self) -> u32;
     }
-    struct Sq(u32, DropCount);
+    struct Sq(u32, #[allow(dead_code)] DropCount);
     unsafe impl Trace for Sq {
         fn trace(&self, _: &mut Tracer<'_>) {}
         fn needs_trace() -> bool {
@@ -445,7 +476,11 @@ fn leaf_objects_are_not_tracked() {
         assert!(!gengc::gc::is_tracked(&Gc::new(vec![1u8])));
         let tracked = Gc::new(vec![Gc::new(1u8)]);
         assert!(gengc::gc::is_tracked(&tracked));
-        assert_eq!(gengc::gc::count().0, 1, "one tracked object alive, the leaves not counted");
+        assert_eq!(
+            gengc::gc::count().0,
+            1,
+            "one tracked object alive, the leaves not counted"
+        );
     });
 }
 
@@ -489,8 +524,14 @@ fn cycles_alive_at_thread_exit_are_collected() {
             }
         }
         for _ in 0..10 {
-            let a = Gc::new(Cyc { next: RefCell::new(None), _c: Counted(d.clone()) });
-            let b = Gc::new(Cyc { next: RefCell::new(Some(a.clone())), _c: Counted(d.clone()) });
+            let a = Gc::new(Cyc {
+                next: RefCell::new(None),
+                _c: Counted(d.clone()),
+            });
+            let b = Gc::new(Cyc {
+                next: RefCell::new(Some(a.clone())),
+                _c: Counted(d.clone()),
+            });
             *a.next.borrow_mut() = Some(b);
         }
         gengc::gc::disable();

@@ -65,7 +65,10 @@ pub fn collect() -> usize {
 /// ```
 #[track_caller]
 pub fn collect_generation(generation: usize) -> usize {
-    assert!(generation < GENERATIONS, "gengc: generation {generation} does not exist (0, 1 or 2)");
+    assert!(
+        generation < GENERATIONS,
+        "gengc: generation {generation} does not exist (0, 1 or 2)"
+    );
     with_heap(|h| h.collector().collect_with_callbacks(generation))
 }
 
@@ -472,7 +475,11 @@ pub fn generation<T: ?Sized>(gc: &Gc<T>) -> Option<usize> {
 /// ```
 pub fn is_finalized<T: ?Sized>(gc: &Gc<T>) -> bool {
     // SAFETY: `gc` keeps the block allocated.
-    unsafe { gc.obj().header().has_flag(crate::heap::header::FLAG_FINALIZED) }
+    unsafe {
+        gc.obj()
+            .header()
+            .has_flag(crate::heap::header::FLAG_FINALIZED)
+    }
 }
 
 /// Traces one object and returns what it reports (CPython's
@@ -517,9 +524,7 @@ pub fn referrers<T: ?Sized>(gc: &Gc<T>) -> Vec<AnyGc> {
             h.collector().for_each_in(g, |obj| {
                 // SAFETY: tracked objects are alive; lent ones are skipped.
                 unsafe {
-                    if !obj.header().may_be_lent()
-                        && trace_targets(obj).contains(&target)
-                    {
+                    if !obj.header().may_be_lent() && trace_targets(obj).contains(&target) {
                         found.push(obj);
                     }
                 }
@@ -545,7 +550,10 @@ pub fn referrers<T: ?Sized>(gc: &Gc<T>) -> Vec<AnyGc> {
 /// ```
 #[track_caller]
 pub fn objects(generation: Option<usize>) -> Vec<AnyGc> {
-    assert!(generation.is_none_or(|g| g <= FROZEN), "gengc: generation must be 0..=3");
+    assert!(
+        generation.is_none_or(|g| g <= FROZEN),
+        "gengc: generation must be 0..=3"
+    );
     let mut found = Vec::new();
     with_heap(|h| {
         let gens = match generation {
@@ -567,7 +575,11 @@ pub fn objects(generation: Option<usize>) -> Vec<AnyGc> {
 unsafe fn trace_targets(obj: ObjRef) -> Vec<ObjRef> {
     let mut visitor = super::visit::Visitor::new(super::visit::Mode::Collect);
     // SAFETY: forwarded to the caller.
-    unsafe { obj.trace(&mut Tracer { visitor: &mut visitor }) };
+    unsafe {
+        obj.trace(&mut Tracer {
+            visitor: &mut visitor,
+        })
+    };
     visitor.stack
 }
 
@@ -575,7 +587,10 @@ unsafe fn trace_targets(obj: ObjRef) -> Vec<ObjRef> {
 /// Every object must be alive.
 unsafe fn erase_all(objs: Vec<ObjRef>) -> Vec<AnyGc> {
     // SAFETY: forwarded to the caller.
-    objs.into_iter().filter(|o| unsafe { o.is_erasable() }).map(|o| unsafe { AnyGc::new_strong(o) }).collect()
+    objs.into_iter()
+        .filter(|o| unsafe { o.is_erasable() })
+        .map(|o| unsafe { AnyGc::new_strong(o) })
+        .collect()
 }
 
 impl Collector {
@@ -600,7 +615,8 @@ impl Collector {
                     self.list_pool(to, pool);
                 }
             }
-            let mut moved = std::mem::replace(self.large_list(from), crate::heap::large::LargeList::new());
+            let mut moved =
+                std::mem::replace(self.large_list(from), crate::heap::large::LargeList::new());
             self.large_list(to).append(&mut moved, to as u8);
         }
         self.tracked[to].set(self.tracked[to].get() + self.tracked[from].get());
@@ -629,4 +645,3 @@ pub(super) fn report_done(info: &CollectionInfo) {
         info.duration.as_secs_f64()
     );
 }
-

@@ -80,7 +80,10 @@ impl Collector {
                 for &pool in self.pool_list(gen).iter() {
                     let scratch = self.enter_set(pool);
                     Pool::for_each_set(pool, Pool::gen_bitmap(pool, gen), |i| {
-                        let strong = (*Pool::block(pool, i).cast::<crate::heap::header::Header>().as_ptr()).strong();
+                        let strong = (*Pool::block(pool, i)
+                            .cast::<crate::heap::header::Header>()
+                            .as_ptr())
+                        .strong();
                         debug_assert!(strong > 0, "gengc: tracked object with no strong reference");
                         *scratch.add(i as usize) = strong;
                     });
@@ -134,7 +137,9 @@ impl Collector {
                     lent.push(obj);
                 } else {
                     h.end_mut_lend();
-                    obj.trace(&mut Tracer { visitor: &mut visitor });
+                    obj.trace(&mut Tracer {
+                        visitor: &mut visitor,
+                    });
                 }
             });
             loop {
@@ -143,7 +148,9 @@ impl Collector {
                     let fully_internal = gc_refs_slot(obj).is_some_and(|slot| *slot == 0);
                     if fully_internal {
                         obj.header().clear_flag(FLAG_MUT_LENT);
-                        obj.trace(&mut Tracer { visitor: &mut visitor });
+                        obj.trace(&mut Tracer {
+                            visitor: &mut visitor,
+                        });
                     }
                     !fully_internal
                 });
@@ -174,7 +181,9 @@ impl Collector {
                         // A lent object that is still lent is reachable but
                         // unreadable; its targets are roots of their own.
                         if !o.header().has_flag(FLAG_MUT_LENT) {
-                            o.trace(&mut Tracer { visitor: &mut visitor });
+                            o.trace(&mut Tracer {
+                                visitor: &mut visitor,
+                            });
                         }
                     }
                 }
@@ -189,7 +198,12 @@ impl Collector {
     ///
     /// # Safety
     /// `mark` must have run; runs no user code.
-    pub(super) unsafe fn split(&self, g: usize, dest: usize, unreachable: &mut Vec<ObjRef>) -> usize {
+    pub(super) unsafe fn split(
+        &self,
+        g: usize,
+        dest: usize,
+        unreachable: &mut Vec<ObjRef>,
+    ) -> usize {
         let mut survivors_total = 0;
         // SAFETY: forwarded to the caller; set pools are live and tracked.
         unsafe {

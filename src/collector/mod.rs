@@ -19,7 +19,7 @@ pub(crate) mod visit;
 use crate::any::AnyGc;
 use crate::heap::large::{LargeHeader, LargeList, NOT_IN_SET};
 use crate::heap::object::ObjRef;
-use crate::heap::pool::{clear_bit, set_bit, test_bit, Pool, FROZEN, GEN_BITMAPS, NOT_LISTED};
+use crate::heap::pool::{clear_bit, set_bit, test_bit, Pool, GEN_BITMAPS, NOT_LISTED};
 use control::{CallbackPhase, CollectionInfo, GenerationStats};
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::ptr::NonNull;
@@ -246,7 +246,10 @@ impl Collector {
                 self.large_list(g).push(obj.large(), g as u8);
             } else {
                 let pool = obj.pool();
-                set_bit(Pool::gen_bitmap(pool, g), Pool::index_of(pool, obj.header_ptr().as_ptr().cast()));
+                set_bit(
+                    Pool::gen_bitmap(pool, g),
+                    Pool::index_of(pool, obj.header_ptr().as_ptr().cast()),
+                );
                 self.list_pool(g, pool);
             }
         }
@@ -281,9 +284,12 @@ impl Collector {
         unsafe {
             for &pool in self.pool_list(g).iter() {
                 let bits = Pool::gen_bitmap(pool, g);
-                Pool::for_each_set(pool, bits, |i| f(ObjRef::new(Pool::block(pool, i).cast(), false)));
+                Pool::for_each_set(pool, bits, |i| {
+                    f(ObjRef::new(Pool::block(pool, i).cast(), false))
+                });
             }
-            self.large_list(g).for_each(|l| f(ObjRef::new(LargeHeader::object(l), true)));
+            self.large_list(g)
+                .for_each(|l| f(ObjRef::new(LargeHeader::object(l), true)));
         }
     }
 
@@ -326,7 +332,9 @@ impl Collector {
     /// reported and swallowed (unwinding out of a thread-local destructor
     /// would abort the process).
     pub(crate) fn collect_at_exit(&self) {
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.collect_with_callbacks(OLD)));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.collect_with_callbacks(OLD)
+        }));
         if result.is_err() {
             eprintln!("gengc: a panic in a finalizer or destructor during the thread-exit collection was ignored");
         }
@@ -405,7 +413,12 @@ impl Collector {
         let flag = CollectingFlag(&self.collecting);
         let started = std::time::Instant::now();
         let mut panic = None;
-        let mut info = CollectionInfo { generation: g, collected: 0, uncollectable: 0, duration: Duration::ZERO };
+        let mut info = CollectionInfo {
+            generation: g,
+            collected: 0,
+            uncollectable: 0,
+            duration: Duration::ZERO,
+        };
         self.run_callbacks(CallbackPhase::Start, &info, &mut panic);
         if self.debug.get().contains(control::DebugFlags::STATS) {
             control::report_start(self, g);
@@ -426,9 +439,19 @@ impl Collector {
         collected
     }
 
-    fn run_callbacks(&self, phase: CallbackPhase, info: &CollectionInfo, panic: &mut Option<teardown::Panic>) {
+    fn run_callbacks(
+        &self,
+        phase: CallbackPhase,
+        info: &CollectionInfo,
+        panic: &mut Option<teardown::Panic>,
+    ) {
         // A snapshot: callbacks may add or remove callbacks.
-        let callbacks: Vec<Callback> = self.callbacks.borrow().iter().map(|(_, c)| c.clone()).collect();
+        let callbacks: Vec<Callback> = self
+            .callbacks
+            .borrow()
+            .iter()
+            .map(|(_, c)| c.clone())
+            .collect();
         for cb in callbacks {
             teardown::catching(panic, || {
                 if let Ok(mut f) = cb.try_borrow_mut() {
@@ -442,7 +465,10 @@ impl Collector {
     fn collect_generations_upto(&self, g: usize, panic: &mut Option<teardown::Panic>) -> usize {
         let dest = (g + 1).min(OLD);
         let mut unreachable = Vec::new();
-        let mut guard = ClearSetOnUnwind { collector: self, armed: true };
+        let mut guard = ClearSetOnUnwind {
+            collector: self,
+            armed: true,
+        };
         // SAFETY: no collection is in progress (the flag is ours), and
         // detection runs no user code besides `Trace` impls; a panic from
         // one unwinds through `guard`, which restores the scratch state.
@@ -465,7 +491,8 @@ impl Collector {
             self.long_lived_pending.set(0);
             self.long_lived_total.set(survivors);
         } else if dest == OLD {
-            self.long_lived_pending.set(self.long_lived_pending.get() + survivors);
+            self.long_lived_pending
+                .set(self.long_lived_pending.get() + survivors);
         }
         self.teardown(unreachable, panic)
     }

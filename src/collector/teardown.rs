@@ -59,7 +59,11 @@ impl Collector {
                 h.set_flag(FLAG_CONDEMNED);
             }
         }
-        if self.debug.get().contains(super::control::DebugFlags::SAVE_ALL) {
+        if self
+            .debug
+            .get()
+            .contains(super::control::DebugFlags::SAVE_ALL)
+        {
             let n = garbage.len();
             let mut saved = self.garbage.borrow_mut();
             for obj in garbage {
@@ -85,7 +89,11 @@ impl Collector {
             }
         }
         // 3. Resurrection (only user code can resurrect).
-        let garbage = if finalized_any { self.drop_resurrected(garbage, panic) } else { garbage };
+        let garbage = if finalized_any {
+            self.drop_resurrected(garbage, panic)
+        } else {
+            garbage
+        };
         // 4. Drop the values.
         for &obj in &garbage {
             // SAFETY: held, values intact; DROPPED is set first so that no
@@ -115,7 +123,10 @@ impl Collector {
     /// Step 3: detection again, on the garbage alone. Returns what is still
     /// garbage; what was resurrected goes back to the old generation.
     fn drop_resurrected(&self, garbage: Vec<ObjRef>, panic: &mut Option<Panic>) -> Vec<ObjRef> {
-        let mut guard = ClearSetOnUnwind { collector: self, armed: true };
+        let mut guard = ClearSetOnUnwind {
+            collector: self,
+            armed: true,
+        };
         let detected = catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: held objects are alive; runs only `Trace` impls.
             unsafe {
@@ -128,13 +139,18 @@ impl Collector {
                     } else {
                         let pool = obj.pool();
                         let scratch = self.enter_set(pool);
-                        let i = crate::heap::pool::Pool::index_of(pool, obj.header_ptr().as_ptr().cast());
+                        let i = crate::heap::pool::Pool::index_of(
+                            pool,
+                            obj.header_ptr().as_ptr().cast(),
+                        );
                         *scratch.add(i as usize) = strong_outside_hold;
                     }
                 }
                 let mut visitor = Visitor::new(Mode::Subtract);
                 for &obj in &garbage {
-                    obj.trace(&mut Tracer { visitor: &mut visitor });
+                    obj.trace(&mut Tracer {
+                        visitor: &mut visitor,
+                    });
                 }
                 let mut visitor = Visitor::new(Mode::Mark);
                 for &obj in &garbage {
@@ -143,14 +159,15 @@ impl Collector {
                         *slot = REACHABLE;
                         visitor.stack.push(obj);
                         while let Some(o) = visitor.stack.pop() {
-                            o.trace(&mut Tracer { visitor: &mut visitor });
+                            o.trace(&mut Tracer {
+                                visitor: &mut visitor,
+                            });
                         }
                     }
                 }
-                garbage
-                    .iter()
-                    .copied()
-                    .partition::<Vec<_>, _>(|&obj| gc_refs_slot(obj).is_some_and(|s| *s == REACHABLE))
+                garbage.iter().copied().partition::<Vec<_>, _>(|&obj| {
+                    gc_refs_slot(obj).is_some_and(|s| *s == REACHABLE)
+                })
             }
         }));
         guard.armed = false;

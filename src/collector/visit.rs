@@ -29,7 +29,10 @@ pub(crate) struct Visitor {
 
 impl Visitor {
     pub(crate) fn new(mode: Mode) -> Visitor {
-        Visitor { mode, stack: Vec::new() }
+        Visitor {
+            mode,
+            stack: Vec::new(),
+        }
     }
 
     #[inline(always)]
@@ -43,7 +46,10 @@ impl Visitor {
                     unsafe {
                         let refs = *slot;
                         if refs < REACHABLE {
-                            debug_assert!(refs > 0, "gengc: a Trace impl visited a Gc more often than it owns it");
+                            debug_assert!(
+                                refs > 0,
+                                "gengc: a Trace impl visited a Gc more often than it owns it"
+                            );
                             *slot = refs.saturating_sub(1);
                         }
                     }

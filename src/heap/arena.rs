@@ -97,7 +97,11 @@ impl ArenaSet {
     pub(crate) fn take_pool(&mut self) -> (NonNull<u8>, u32) {
         // Fullest usable arena: the lowest non-empty bucket above 0.
         let usable = self.nonempty & !1;
-        let i = if usable == 0 { self.new_arena() } else { self.buckets[usable.trailing_zeros() as usize] };
+        let i = if usable == 0 {
+            self.new_arena()
+        } else {
+            self.buckets[usable.trailing_zeros() as usize]
+        };
         self.unlink(i);
         let a = self.arena(i);
         let pool = if !a.free_pools.is_null() {
@@ -143,7 +147,8 @@ impl ArenaSet {
     fn new_arena(&mut self) -> u32 {
         let layout = arena_layout();
         // SAFETY: the layout has non-zero size.
-        let base = NonNull::new(unsafe { alloc(layout) }).unwrap_or_else(|| handle_alloc_error(layout));
+        let base =
+            NonNull::new(unsafe { alloc(layout) }).unwrap_or_else(|| handle_alloc_error(layout));
         let arena = Arena {
             base,
             carved: 0,
@@ -181,7 +186,11 @@ impl ArenaSet {
 
     /// Pools currently carved out and in use by chains.
     pub(crate) fn pools_in_use(&self) -> usize {
-        self.arenas.iter().flatten().map(|a| (POOLS_PER_ARENA - a.nfree) as usize).sum()
+        self.arenas
+            .iter()
+            .flatten()
+            .map(|a| (POOLS_PER_ARENA - a.nfree) as usize)
+            .sum()
     }
 
     /// Returns every arena whose pools are all free to the system (the

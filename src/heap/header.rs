@@ -43,13 +43,19 @@ pub(crate) struct Header {
 impl Header {
     /// A header for a freshly allocated value held by one `Gc`.
     pub(crate) const fn new_strong(flags: u32) -> Header {
-        Header { strong: Cell::new(1), weak: Cell::new(1 | flags) }
+        Header {
+            strong: Cell::new(1),
+            weak: Cell::new(1 | flags),
+        }
     }
 
     /// A header for `Gc::new_cyclic`: no strong handle yet, one weak (the
     /// strong group's) that the constructor turns into the strong group.
     pub(crate) const fn new_cyclic(flags: u32) -> Header {
-        Header { strong: Cell::new(0), weak: Cell::new(1 | flags) }
+        Header {
+            strong: Cell::new(0),
+            weak: Cell::new(1 | flags),
+        }
     }
 
     #[inline(always)]

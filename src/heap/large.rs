@@ -58,7 +58,9 @@ impl LargeHeader {
     pub(crate) fn of(obj: NonNull<Header>) -> NonNull<LargeHeader> {
         // SAFETY: every large object header is preceded by its LargeHeader at
         // this fixed distance, inside the same allocation.
-        unsafe { NonNull::new_unchecked(obj.as_ptr().cast::<u8>().sub(PREFIX).cast::<LargeHeader>()) }
+        unsafe {
+            NonNull::new_unchecked(obj.as_ptr().cast::<u8>().sub(PREFIX).cast::<LargeHeader>())
+        }
     }
 
     /// The object header that follows `large`.
@@ -134,7 +136,10 @@ pub(crate) struct LargeList {
 
 impl LargeList {
     pub(crate) const fn new() -> LargeList {
-        LargeList { head: ptr::null_mut(), len: 0 }
+        LargeList {
+            head: ptr::null_mut(),
+            len: 0,
+        }
     }
 
     /// # Safety

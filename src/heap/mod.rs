@@ -97,7 +97,13 @@ impl HeapState {
 
     /// The chain for `key`, created on first use.
     #[inline(always)]
-    fn chain(&self, key: ChainKey, vtable: &'static VTable, align: usize, erasable: bool) -> NonNull<TypeChain> {
+    fn chain(
+        &self,
+        key: ChainKey,
+        vtable: &'static VTable,
+        align: usize,
+        erasable: bool,
+    ) -> NonNull<TypeChain> {
         // SAFETY: registry access runs no user code.
         let registry = unsafe { self.registry_mut() };
         match registry.lookup(key) {
@@ -108,15 +114,38 @@ impl HeapState {
 
     /// Takes a pool block for a value of `key`'s type.
     #[inline(always)]
-    fn alloc_pooled(&self, key: ChainKey, vtable: &'static VTable, align: usize, erasable: bool) -> Placement {
+    fn alloc_pooled(
+        &self,
+        key: ChainKey,
+        vtable: &'static VTable,
+        align: usize,
+        erasable: bool,
+    ) -> Placement {
         let chain = self.chain(key, vtable, align, erasable);
         // SAFETY: the chain belongs to this live heap; no user code runs.
         let block = unsafe { TypeChain::alloc(chain) };
-        Placement { header: block.cast::<Header>(), large: false }
+        Placement {
+            header: block.cast::<Header>(),
+            large: false,
+        }
     }
 
-    fn alloc_large(&self, key: ChainKey, vtable: &'static VTable, layout: Layout, meta: usize) -> Placement {
-        let chain = self.chain(ChainKey { block_size: 0, ..key }, vtable, layout.align(), true);
+    fn alloc_large(
+        &self,
+        key: ChainKey,
+        vtable: &'static VTable,
+        layout: Layout,
+        meta: usize,
+    ) -> Placement {
+        let chain = self.chain(
+            ChainKey {
+                block_size: 0,
+                ..key
+            },
+            vtable,
+            layout.align(),
+            true,
+        );
         let header = LargeHeader::allocate(layout, vtable, meta, self, chain.as_ptr());
         // SAFETY: the large header was just written.
         let size = unsafe { (*LargeHeader::of(header).as_ptr()).alloc_size };
@@ -127,7 +156,10 @@ impl HeapState {
         }
         self.large_objects.set(self.large_objects.get() + 1);
         self.large_bytes.set(self.large_bytes.get() + size);
-        Placement { header, large: true }
+        Placement {
+            header,
+            large: true,
+        }
     }
 }
 
@@ -146,10 +178,6 @@ impl Placement {
         } else {
             0
         }
-    }
-
-    pub(crate) fn obj(self) -> ObjRef {
-        ObjRef::new(self.header, self.large)
     }
 }
 
@@ -194,7 +222,10 @@ pub(crate) fn place_sized<T: Trace + 'static>() -> Placement {
     let layout = Layout::new::<GcBox<T>>();
     // Blocks are multiples of 8 bytes: a freed block holds the free list's
     // next pointer.
-    let key = ChainKey { type_id: TypeId::of::<T>(), block_size: layout.size().next_multiple_of(8) as u32 };
+    let key = ChainKey {
+        type_id: TypeId::of::<T>(),
+        block_size: layout.size().next_multiple_of(8) as u32,
+    };
     match current() {
         Some(heap) => {
             if T::needs_trace() {
@@ -215,7 +246,12 @@ pub(crate) fn place_sized<T: Trace + 'static>() -> Placement {
 /// Slices of untraced elements go to pools by size class; slices whose
 /// elements may own a `Gc` become large objects, whose header keeps the
 /// length the collector needs.
-pub(crate) fn place_unsized(type_id: TypeId, vtable: &'static VTable, layout: Layout, meta: usize) -> Placement {
+pub(crate) fn place_unsized(
+    type_id: TypeId,
+    vtable: &'static VTable,
+    layout: Layout,
+    meta: usize,
+) -> Placement {
     let layout = layout.pad_to_align();
     // Pools cannot recover a slice's length, so a slice whose elements the
     // collector must trace or finalize becomes a large object, which can.
@@ -227,7 +263,10 @@ pub(crate) fn place_unsized(type_id: TypeId, vtable: &'static VTable, layout: La
                 heap.collector.maybe_collect();
             }
             let class = layout.size().next_multiple_of(16);
-            let key = ChainKey { type_id, block_size: class as u32 };
+            let key = ChainKey {
+                type_id,
+                block_size: class as u32,
+            };
             if pooled && is_small(class, layout.align()) {
                 heap.alloc_pooled(key, vtable, layout.align(), false)
             } else {
@@ -242,8 +281,12 @@ pub(crate) fn place_unsized(type_id: TypeId, vtable: &'static VTable, layout: La
 /// thread's heap teardown. It is never tracked; it is freed like any object.
 #[cold]
 fn heapless(layout: Layout, vtable: &'static VTable, meta: usize) -> Placement {
-    let header = LargeHeader::allocate(layout, vtable, meta, std::ptr::null(), std::ptr::null_mut());
-    Placement { header, large: true }
+    let header =
+        LargeHeader::allocate(layout, vtable, meta, std::ptr::null(), std::ptr::null_mut());
+    Placement {
+        header,
+        large: true,
+    }
 }
 
 /// Enters a freshly initialised object into the young generation if its
@@ -266,7 +309,8 @@ pub(crate) unsafe fn commit(place: Placement) {
             let pool = Pool::of(place.header.as_ptr().cast());
             if (*pool.as_ptr()).tracked {
                 let heap = (*pool.as_ptr()).heap.as_ref();
-                heap.collector.track_pooled(pool, Pool::index_of(pool, place.header.as_ptr().cast()));
+                heap.collector
+                    .track_pooled(pool, Pool::index_of(pool, place.header.as_ptr().cast()));
             }
         }
     }
@@ -291,7 +335,8 @@ pub(crate) unsafe fn untrack(obj: ObjRef) {
             let pool = obj.pool();
             if (*pool.as_ptr()).tracked {
                 let heap = (*pool.as_ptr()).heap.as_ref();
-                heap.collector.untrack_pooled(pool, Pool::index_of(pool, obj.header_ptr().as_ptr().cast()));
+                heap.collector
+                    .untrack_pooled(pool, Pool::index_of(pool, obj.header_ptr().as_ptr().cast()));
             }
         }
     }
@@ -352,7 +397,9 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: forwarded to the caller.
     unsafe {
         let obj = ObjRef::of(ptr);
-        let Some(guard) = begin_death(obj) else { return };
+        let Some(guard) = begin_death(obj) else {
+            return;
+        };
         let b = ptr.as_ptr();
         let h = &(*b).header;
         if !h.has_flag(FLAG_DROPPED) {
@@ -378,7 +425,9 @@ pub(crate) unsafe fn release_strong_erased(obj: ObjRef) {
         if obj.header().dec_strong() != 0 {
             return;
         }
-        let Some(guard) = begin_death(obj) else { return };
+        let Some(guard) = begin_death(obj) else {
+            return;
+        };
         finish_value(obj);
         drop(guard);
     }
@@ -484,12 +533,15 @@ unsafe fn drain_deferred(heap: &'static HeapState) {
     }
     heap.drop_depth.set(heap.drop_depth.get() + 1);
     let _draining = Draining(heap);
-    loop {
-        // SAFETY: the deferred list is only touched here and in
-        // `begin_death`, never while a reference to it is held.
-        let Some(obj) = (unsafe { (*heap.deferred.get()).pop() }) else { break };
+    // SAFETY: the deferred list is only touched here and in `begin_death`,
+    // each time through a borrow that ends before any user code runs.
+    let pop = || unsafe { (*heap.deferred.get()).pop() };
+    while let Some(obj) = pop() {
         heap.drop_depth.set(heap.drop_depth.get() + 1);
-        let guard = DyingGuard { obj, heap: Some(heap) };
+        let guard = DyingGuard {
+            obj,
+            heap: Some(heap),
+        };
         // SAFETY: deferred objects are dead, untracked and erasable.
         unsafe { finish_value(obj) };
         drop(guard);
@@ -521,7 +573,10 @@ unsafe fn teardown(heap: NonNull<HeapState>) {
     unsafe {
         let chains: Vec<_> = h.registry_mut().chains().collect();
         let live = h.large_objects.get()
-            + chains.iter().map(|c| (*c.as_ptr()).used_blocks).sum::<usize>();
+            + chains
+                .iter()
+                .map(|c| (*c.as_ptr()).used_blocks)
+                .sum::<usize>();
         if live == 0 {
             h.arenas_mut().release_all();
             drop(Box::from_raw(heap.as_ptr()));
@@ -540,9 +595,4 @@ unsafe fn teardown(heap: NonNull<HeapState>) {
 pub(crate) fn chains(heap: &HeapState) -> Vec<NonNull<TypeChain>> {
     // SAFETY: registry access runs no user code.
     unsafe { heap.registry_mut().chains().collect() }
-}
-
-/// A type-erased value vtable for `T`, for callers outside this module.
-pub(crate) fn vtable_of<T: Trace + 'static>() -> &'static VTable {
-    &T::VTABLE
 }

@@ -2,36 +2,25 @@
 //! trashcan and introspection, which handle objects of every type at once.
 
 use crate::heap::header::{GcBox, Header, FLAG_LARGE};
-use crate::heap::large::{is_small, LargeHeader};
+use crate::heap::large::LargeHeader;
 use crate::heap::pool::Pool;
 use crate::heap::registry::TypeChain;
 use crate::heap::vtable::VTable;
 use crate::trace::Tracer;
 use std::ptr::NonNull;
 
-/// Whether `T` is a sized type (its pointers are thin).
-#[inline(always)]
-pub(crate) const fn is_thin<T: ?Sized>() -> bool {
-    std::mem::size_of::<*const T>() == std::mem::size_of::<*const u8>()
-}
-
-/// Whether the box at `ptr` is a large object.
+/// Whether the box at `ptr` is a large object, from its header flag.
 ///
-/// For sized `T` this is a compile-time constant and reads no memory; for
-/// unsized values (slices, `dyn Trait`) it reads the header flag.
+/// (Computing it from the value's size would need a reference to the box,
+/// and the value may be under a `&mut` — being dropped, for instance — when
+/// this runs; the header is reached by field projection only.)
 ///
 /// # Safety
 /// `ptr` must point to an allocated box (its value may be dropped).
 #[inline(always)]
 pub(crate) unsafe fn is_large_box<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> bool {
-    if is_thin::<T>() {
-        // SAFETY: for sized T, size_of_val/align_of_val read no memory.
-        let (size, align) = unsafe { (std::mem::size_of_val(ptr.as_ref()), std::mem::align_of_val(ptr.as_ref())) };
-        !is_small(size.next_multiple_of(8), align)
-    } else {
-        // SAFETY: the header stays readable while the block is allocated.
-        unsafe { ptr.as_ref().header.has_flag(FLAG_LARGE) }
-    }
+    // SAFETY: the header stays readable while the block is allocated.
+    unsafe { (*std::ptr::addr_of!((*ptr.as_ptr()).header)).has_flag(FLAG_LARGE) }
 }
 
 /// An erased object: the address of its header, with the low bit set for

@@ -226,7 +226,10 @@ impl Pool {
         unsafe {
             let p = pool.as_ptr();
             let index = Pool::index_of(pool, block.as_ptr());
-            debug_assert!(test_bit(Pool::bitmap(pool, 0), index), "double free of a gengc block");
+            debug_assert!(
+                test_bit(Pool::bitmap(pool, 0), index),
+                "double free of a gengc block"
+            );
             clear_bit(Pool::bitmap(pool, 0), index);
             let b = block.as_ptr().cast::<FreeBlock>();
             (*b).next = (*p).free;
@@ -298,7 +301,10 @@ mod tests {
                 let end = g.first_offset as usize + g.capacity as usize * block_size;
                 assert!(end <= POOL_SIZE);
                 // No room for one more block: the pool is as full as it can be.
-                let more = PoolGeometry { capacity: g.capacity + 1, ..g };
+                let more = PoolGeometry {
+                    capacity: g.capacity + 1,
+                    ..g
+                };
                 let words = (more.capacity as usize).div_ceil(64);
                 let header = std::mem::size_of::<Pool>() + g.bitmaps as usize * words * 8;
                 assert!(header + more.capacity as usize * block_size > POOL_SIZE);

@@ -27,7 +27,6 @@ pub(crate) struct ChainKey {
 pub(crate) struct TypeChain {
     pub(crate) vtable: &'static VTable,
     pub(crate) geometry: Option<PoolGeometry>,
-    pub(crate) align: usize,
     /// Objects of this type enter the generations (the type may own a `Gc`).
     pub(crate) tracked: bool,
     pub(crate) needs_finalize: bool,
@@ -47,10 +46,6 @@ pub(crate) struct TypeChain {
 }
 
 impl TypeChain {
-    pub(crate) fn type_name(&self) -> &'static str {
-        (self.vtable.type_name)()
-    }
-
     /// Takes a block for a new object.
     ///
     /// # Safety
@@ -107,7 +102,15 @@ impl TypeChain {
             let heap = (*c).heap;
             let (mem, arena) = heap.as_ref().arenas_mut().take_pool();
             let geometry = (*c).geometry.expect("pooled chain");
-            let pool = Pool::init(mem, chain, heap, geometry, (*c).tracked, (*c).needs_finalize, arena);
+            let pool = Pool::init(
+                mem,
+                chain,
+                heap,
+                geometry,
+                (*c).tracked,
+                (*c).needs_finalize,
+                arena,
+            );
             (*c).pools += 1;
             TypeChain::link_partial(chain, pool);
             pool
@@ -224,7 +227,10 @@ fn cache_slot(key: ChainKey) -> usize {
 
 impl Registry {
     pub(crate) fn new() -> Registry {
-        Registry { chains: IndexMap::new(), cache: [(None, ptr::null_mut()); CACHE_SLOTS] }
+        Registry {
+            chains: IndexMap::new(),
+            cache: [(None, ptr::null_mut()); CACHE_SLOTS],
+        }
     }
 
     /// The chain for `key`, from the cache when possible.
@@ -258,12 +264,11 @@ impl Registry {
         // A slice whose length the pool cannot recover is never tracked: the
         // allocator sends slices of traced elements to large objects instead.
         let tracked = erasable && (vtable.needs_trace)();
-        let geometry =
-            (key.block_size != 0).then(|| PoolGeometry::new(key.block_size as usize, align.max(8), tracked));
+        let geometry = (key.block_size != 0)
+            .then(|| PoolGeometry::new(key.block_size as usize, align.max(8), tracked));
         let chain = Box::into_raw(Box::new(TypeChain {
             vtable,
             geometry,
-            align,
             tracked,
             needs_finalize: (vtable.needs_finalize)(),
             erasable,
@@ -276,7 +281,8 @@ impl Registry {
             large_bytes: 0,
         }));
         // SAFETY: Box::into_raw never returns null.
-        self.chains.insert(key, unsafe { NonNull::new_unchecked(chain) });
+        self.chains
+            .insert(key, unsafe { NonNull::new_unchecked(chain) });
         self.lookup_slow(key).expect("just inserted")
     }
 

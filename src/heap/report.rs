@@ -72,7 +72,9 @@ impl MemoryReport {
 /// # drop(objs);
 /// ```
 pub fn memory_report() -> MemoryReport {
-    let Some(heap) = current() else { return MemoryReport::default() };
+    let Some(heap) = current() else {
+        return MemoryReport::default();
+    };
     let mut classes: BTreeMap<usize, SizeClassReport> = BTreeMap::new();
     let mut bytes_in_use = 0;
     for c in chains(heap) {
@@ -83,7 +85,10 @@ pub fn memory_report() -> MemoryReport {
             continue;
         }
         let size = g.block_size as usize;
-        let row = classes.entry(size).or_insert(SizeClassReport { block_size: size, ..Default::default() });
+        let row = classes.entry(size).or_insert(SizeClassReport {
+            block_size: size,
+            ..Default::default()
+        });
         row.pools += c.pools;
         row.used_blocks += c.used_blocks;
         row.free_blocks += c.pools * g.capacity as usize - c.used_blocks;
@@ -113,7 +118,11 @@ impl fmt::Display for MemoryReport {
             POOL_SIZE / 1024,
             self.pools
         )?;
-        writeln!(f, "{:>10} {:>8} {:>12} {:>12} {:>14}", "block size", "pools", "used blocks", "free blocks", "bytes in use")?;
+        writeln!(
+            f,
+            "{:>10} {:>8} {:>12} {:>12} {:>14}",
+            "block size", "pools", "used blocks", "free blocks", "bytes in use"
+        )?;
         for c in &self.size_classes {
             writeln!(
                 f,
@@ -125,7 +134,15 @@ impl fmt::Display for MemoryReport {
                 c.used_blocks * c.block_size
             )?;
         }
-        writeln!(f, "{:>10} {:>8} {:>12} {:>12} {:>14}", "total", self.pools, self.used_blocks(), "", self.bytes_in_use)?;
+        writeln!(
+            f,
+            "{:>10} {:>8} {:>12} {:>12} {:>14}",
+            "total",
+            self.pools,
+            self.used_blocks(),
+            "",
+            self.bytes_in_use
+        )?;
         write!(
             f,
             "large objects: {} ({} bytes); reserved from the system: {} bytes",

@@ -20,8 +20,6 @@ pub(crate) struct VTable {
     pub(crate) type_id: fn() -> TypeId,
     pub(crate) needs_trace: fn() -> bool,
     pub(crate) needs_finalize: fn() -> bool,
-    /// Bytes of the value for the given metadata (for statistics).
-    pub(crate) value_size: fn(usize) -> usize,
 }
 
 /// Offset of the value from the start of the header, for a value alignment.
@@ -41,7 +39,13 @@ pub(crate) const fn value_offset(align: usize) -> usize {
 unsafe fn value_ptr<T>(header: NonNull<Header>) -> *mut T {
     // SAFETY: the caller guarantees a GcBox<T> starts at `header`, so the value
     // lies `value_offset` bytes further inside the same allocation.
-    unsafe { header.as_ptr().cast::<u8>().add(value_offset(std::mem::align_of::<T>())).cast::<T>() }
+    unsafe {
+        header
+            .as_ptr()
+            .cast::<u8>()
+            .add(value_offset(std::mem::align_of::<T>()))
+            .cast::<T>()
+    }
 }
 
 /// # Safety
@@ -67,7 +71,6 @@ impl<T: Trace + 'static> HasVTable for T {
         type_id: TypeId::of::<T>,
         needs_trace: T::needs_trace,
         needs_finalize: T::needs_finalize,
-        value_size: |_| std::mem::size_of::<T>(),
     };
 }
 
@@ -84,7 +87,6 @@ impl<T: Trace + 'static> SliceVTable<T> {
         type_id: TypeId::of::<[T]>,
         needs_trace: T::needs_trace,
         needs_finalize: T::needs_finalize,
-        value_size: |len| len * std::mem::size_of::<T>(),
     };
 }
 
@@ -97,5 +99,4 @@ pub(crate) const STR_VTABLE: VTable = VTable {
     type_id: TypeId::of::<str>,
     needs_trace: || false,
     needs_finalize: || false,
-    value_size: |len| len,
 };

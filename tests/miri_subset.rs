@@ -1,0 +1,253 @@
+//! A fast subset of the suite for Miri (`.ci/run` runs it with strict
+//! provenance): every unsafe path — pool and large allocation, refcount
+//! death, the trashcan, weak references, detection, resurrection, teardown,
+//! panics — on graphs small enough for the interpreter.
+
+use gengc::{gc, Finalize, Gc, Trace, Tracer, Weak};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+fn run<F: FnOnce() + Send + 'static>(f: F) {
+    if let Err(panic) = std::thread::spawn(f).join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+thread_local! {
+    static DROPS: Cell<usize> = const { Cell::new(0) };
+    static FINALIZED: Cell<usize> = const { Cell::new(0) };
+    static RESURRECTED: RefCell<Vec<Gc<Node>>> = const { RefCell::new(Vec::new()) };
+}
+
+struct Node {
+    edges: RefCell<Vec<Gc<Node>>>,
+    weak: RefCell<Weak<Node>>,
+    resurrect: bool,
+    _big: Option<Box<[u8; 600]>>,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        DROPS.with(|d| d.set(d.get() + 1));
+    }
+}
+
+impl Finalize for Node {
+    fn finalize(&self) {
+        FINALIZED.with(|f| f.set(f.get() + 1));
+        assert!(
+            self.weak.borrow().upgrade().is_none(),
+            "weak refs to garbage are dead in finalizers"
+        );
+        for e in self.edges.borrow().iter() {
+            let _ = e.edges.borrow().len(); // neighbours are intact
+        }
+        if self.resurrect {
+            let me = self.edges.borrow()[0].clone();
+            RESURRECTED.with(|r| r.borrow_mut().push(me));
+        }
+    }
+}
+
+// SAFETY: traces its one owning field; its Drop touches no Gc.
+unsafe impl Trace for Node {
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        self.edges.trace(tracer);
+    }
+    fn finalize_glue(&self) {
+        Finalize::finalize(self);
+    }
+    fn needs_finalize() -> bool {
+        true
+    }
+}
+
+fn node() -> Gc<Node> {
+    Gc::new(Node {
+        edges: RefCell::new(Vec::new()),
+        weak: RefCell::new(Weak::new()),
+        resurrect: false,
+        _big: None,
+    })
+}
+
+fn counts() -> (usize, usize) {
+    (DROPS.with(Cell::get), FINALIZED.with(Cell::get))
+}
+
+#[test]
+fn refcount_death_and_block_reuse() {
+    run(|| {
+        let a = node();
+        let p = Gc::as_ptr(&a);
+        drop(a);
+        assert_eq!(counts(), (1, 1));
+        assert_eq!(Gc::as_ptr(&node()), p);
+    });
+}
+
+#[test]
+fn cycles_of_pooled_and_large_objects_are_collected() {
+    run(|| {
+        let nodes: Vec<Gc<Node>> = (0..6)
+            .map(|i| {
+                if i % 2 == 0 {
+                    node()
+                } else {
+                    Gc::new(Node {
+                        edges: RefCell::new(Vec::new()),
+                        weak: RefCell::new(Weak::new()),
+                        resurrect: false,
+                        _big: Some(Box::new([0; 600])),
+                    })
+                }
+            })
+            .collect();
+        for (i, n) in nodes.iter().enumerate() {
+            n.edges.borrow_mut().push(nodes[(i + 1) % 6].clone());
+            *n.weak.borrow_mut() = Gc::downgrade(n);
+        }
+        let weak = Gc::downgrade(&nodes[0]);
+        drop(nodes);
+        assert_eq!(gc::collect(), 6);
+        assert_eq!(counts(), (6, 6));
+        assert!(weak.upgrade().is_none());
+    });
+}
+
+#[test]
+fn resurrection_keeps_the_resurrected_intact() {
+    run(|| {
+        let a = node();
+        let b = Gc::new(Node {
+            edges: RefCell::new(vec![a.clone()]),
+            weak: RefCell::new(Weak::new()),
+            resurrect: true,
+            _big: None,
+        });
+        a.edges.borrow_mut().push(b.clone());
+        drop((a, b));
+        // Both finalized; `b` stored `a`, which reaches `b`: nothing freed.
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(counts(), (0, 2));
+        let a = RESURRECTED.with(|r| r.borrow_mut().pop()).unwrap();
+        assert_eq!(a.edges.borrow().len(), 1);
+        drop(a);
+        // Dies again: freed without a second finalization.
+        assert_eq!(gc::collect(), 2);
+        assert_eq!(counts(), (2, 2));
+    });
+}
+
+#[test]
+fn deep_chain_uses_the_trashcan() {
+    run(|| {
+        let mut head = node();
+        for _ in 0..300 {
+            let n = node();
+            n.edges.borrow_mut().push(head);
+            head = n;
+        }
+        drop(head);
+        assert_eq!(counts().0, 301);
+    });
+}
+
+#[test]
+fn panicking_finalizer_leaves_a_usable_heap() {
+    struct Bomb(RefCell<Option<Gc<Bomb>>>);
+    impl Finalize for Bomb {
+        fn finalize(&self) {
+            panic!("finalizer panics");
+        }
+    }
+    // SAFETY: traces its one owning field.
+    unsafe impl Trace for Bomb {
+        fn trace(&self, t: &mut Tracer<'_>) {
+            self.0.trace(t);
+        }
+        fn finalize_glue(&self) {
+            Finalize::finalize(self);
+        }
+        fn needs_finalize() -> bool {
+            true
+        }
+    }
+    run(|| {
+        let a = Gc::new(Bomb(RefCell::new(None)));
+        *a.0.borrow_mut() = Some(a.clone());
+        let plain = node();
+        plain.edges.borrow_mut().push(plain.clone());
+        drop((a, plain));
+        let r = std::panic::catch_unwind(gc::collect);
+        assert!(r.is_err());
+        assert_eq!(counts().0, 1, "the other garbage was still freed");
+        let again = node();
+        again.edges.borrow_mut().push(again.clone());
+        drop(again);
+        assert_eq!(gc::collect(), 1);
+    });
+}
+
+#[test]
+fn borrowed_refcell_survives_then_collects() {
+    run(|| {
+        let a = node();
+        a.edges.borrow_mut().push(a.clone());
+        let keep = a.clone();
+        let borrow = keep.edges.borrow_mut();
+        drop(a);
+        assert_eq!(gc::collect(), 0);
+        drop(borrow);
+        drop(keep);
+        assert_eq!(gc::collect(), 1);
+    });
+}
+
+#[test]
+fn unsized_values_and_dyn() {
+    trait Speak: Trace {
+        fn word(&self) -> &'static str;
+    }
+    struct Dog(Rc<Cell<u8>>);
+    impl Drop for Dog {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+    // SAFETY: owns no Gc.
+    unsafe impl Trace for Dog {
+        fn trace(&self, _: &mut Tracer<'_>) {}
+        fn needs_trace() -> bool {
+            false
+        }
+    }
+    impl Speak for Dog {
+        fn word(&self) -> &'static str {
+            "woof"
+        }
+    }
+    run(|| {
+        let dropped = Rc::new(Cell::new(0));
+        let d: Gc<dyn Speak> = gengc::coerce_gc!(Gc::new(Dog(dropped.clone())) => dyn Speak);
+        assert_eq!(d.word(), "woof");
+        drop(d);
+        assert_eq!(dropped.get(), 1);
+        let s: Gc<str> = Gc::from("abc");
+        let v: Gc<[Gc<Node>]> = Gc::from(vec![node(), node()]);
+        assert_eq!((&*s, v.len()), ("abc", 2));
+        drop(v);
+        assert_eq!(counts().0, 2);
+    });
+}
+
+thread_local! {
+    static OUTLIVES_HEAP: RefCell<Option<Gc<Node>>> = const { RefCell::new(None) };
+}
+
+#[test]
+fn leaks_on_purpose_handle_outliving_the_heap_at_thread_exit() {
+    run(|| {
+        OUTLIVES_HEAP.with(|k| *k.borrow_mut() = Some(node()));
+    });
+}

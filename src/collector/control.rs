@@ -342,6 +342,10 @@ pub fn remove_callback(id: CallbackId) -> bool {
 pub struct DebugFlags(u32);
 
 impl DebugFlags {
+    pub(crate) fn remove(&mut self, other: DebugFlags) {
+        self.0 &= !other.0;
+    }
+
     /// Print statistics of every collection to standard error.
     pub const STATS: DebugFlags = DebugFlags(1);
     /// Keep unreachable objects in [`garbage`] instead of freeing them.
@@ -561,7 +565,14 @@ pub fn objects(generation: Option<usize>) -> Vec<AnyGc> {
             None => 0..=FROZEN,
         };
         for g in gens {
-            h.collector().for_each_in(g, |obj| found.push(obj));
+            h.collector().for_each_in(g, |obj| {
+                // An object whose `&mut` may be lent out (`Gc::get_mut`)
+                // must not get a second handle: it would alias that `&mut`.
+                // SAFETY: tracked objects are alive.
+                if !unsafe { obj.header().may_be_lent() } {
+                    found.push(obj);
+                }
+            });
         }
     });
     // SAFETY: the objects were just found alive.
@@ -598,7 +609,7 @@ impl Collector {
     ///
     /// # Safety
     /// Runs no user code; no list may be borrowed elsewhere.
-    unsafe fn move_generation(&self, from: usize, to: usize) {
+    pub(super) unsafe fn move_generation(&self, from: usize, to: usize) {
         // SAFETY: forwarded to the caller; listed pools are live.
         unsafe {
             let pools: Vec<_> = self.pool_list(from).drain(..).collect();

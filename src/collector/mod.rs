@@ -331,16 +331,26 @@ impl Collector {
     /// The final full collection at thread exit; a panic from user code is
     /// reported and swallowed (unwinding out of a thread-local destructor
     /// would abort the process).
+    ///
+    /// Everything goes: the garbage saved by `SAVE_ALL` is released (and the
+    /// flag cleared, or it would only be saved again), frozen objects are
+    /// unfrozen so that frozen garbage is finalized too, and — as in
+    /// CPython's shutdown collection — callbacks are not called.
     pub(crate) fn collect_at_exit(&self) {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut flags = self.debug.get();
+            flags.remove(control::DebugFlags::SAVE_ALL);
+            self.debug.set(flags);
+            drop(std::mem::take(&mut *self.garbage.borrow_mut()));
+            drop(std::mem::take(&mut *self.callbacks.borrow_mut()));
+            // SAFETY: no collection is running at thread exit; no user code
+            // runs while the lists move.
+            unsafe { self.move_generation(crate::heap::pool::FROZEN, OLD) };
             self.collect_with_callbacks(OLD)
         }));
         if result.is_err() {
             eprintln!("gengc: a panic in a finalizer or destructor during the thread-exit collection was ignored");
         }
-        // Objects kept by SAVE_ALL are released so they can be freed.
-        let saved = std::mem::take(&mut *self.garbage.borrow_mut());
-        drop(saved);
     }
 
     fn record(&self, g: usize, collected: usize, pause: Duration) {

@@ -112,6 +112,40 @@ impl HeapState {
         }
     }
 
+    /// Takes a pool block for a sized `T`, finding its chain through the
+    /// vtable-address cache.
+    #[inline(always)]
+    fn alloc_sized<T: Trace + 'static>(&self, block_size: usize, align: usize) -> Placement {
+        // SAFETY: registry access runs no user code.
+        let chain = match unsafe { self.registry_mut() }.cached(&T::VTABLE) {
+            Some(c) => c,
+            None => self.sized_chain_slow::<T>(block_size, align),
+        };
+        // SAFETY: the chain belongs to this live heap; no user code runs.
+        let block = unsafe { TypeChain::alloc(chain) };
+        Placement {
+            header: block.cast::<Header>(),
+            large: false,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn sized_chain_slow<T: Trace + 'static>(
+        &self,
+        block_size: usize,
+        align: usize,
+    ) -> NonNull<TypeChain> {
+        let key = ChainKey {
+            type_id: TypeId::of::<T>(),
+            block_size: block_size as u32,
+        };
+        let chain = self.chain(key, &T::VTABLE, align, true);
+        // SAFETY: registry access runs no user code.
+        unsafe { self.registry_mut() }.remember(&T::VTABLE, chain);
+        chain
+    }
+
     /// Takes a pool block for a value of `key`'s type.
     #[inline(always)]
     fn alloc_pooled(
@@ -222,18 +256,19 @@ pub(crate) fn place_sized<T: Trace + 'static>() -> Placement {
     let layout = Layout::new::<GcBox<T>>();
     // Blocks are multiples of 8 bytes: a freed block holds the free list's
     // next pointer.
-    let key = ChainKey {
-        type_id: TypeId::of::<T>(),
-        block_size: layout.size().next_multiple_of(8) as u32,
-    };
+    let block_size = layout.size().next_multiple_of(8);
     match current() {
         Some(heap) => {
             if T::needs_trace() {
                 heap.collector.maybe_collect();
             }
-            if is_small(key.block_size as usize, layout.align()) {
-                heap.alloc_pooled(key, &T::VTABLE, layout.align(), true)
+            if is_small(block_size, layout.align()) {
+                heap.alloc_sized::<T>(block_size, layout.align())
             } else {
+                let key = ChainKey {
+                    type_id: TypeId::of::<T>(),
+                    block_size: 0,
+                };
                 heap.alloc_large(key, &T::VTABLE, layout, 0)
             }
         }
@@ -369,30 +404,16 @@ pub(crate) unsafe fn free_block(obj: ObjRef) {
     }
 }
 
-/// The heap an object belongs to (`None` for heapless objects).
-///
-/// # Safety
-/// The object's block must be allocated.
-#[inline(always)]
-unsafe fn heap_of(obj: ObjRef) -> Option<&'static HeapState> {
-    // SAFETY: heaps outlive every block they own (a heap with live blocks at
-    // thread exit is leaked, not freed).
-    unsafe {
-        if obj.is_large() {
-            (*obj.large().as_ptr()).heap.as_ref()
-        } else {
-            Some((*obj.pool().as_ptr()).heap.as_ref())
-        }
-    }
-}
-
 /// The last strong handle of the box at `ptr` is gone (its strong count is
 /// now 0): run the finalizer, drop the value, and free the block unless a
 /// `Weak` still needs it.
 ///
 /// # Safety
 /// `ptr` must be a box whose strong count just dropped to zero.
-#[inline(always)]
+///
+/// Kept out of line (like `Rc::drop_slow`) so that `Gc::drop`, inlined
+/// everywhere, stays a decrement and a branch.
+#[inline(never)]
 pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: forwarded to the caller.
     unsafe {
@@ -403,11 +424,16 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
         let b = ptr.as_ptr();
         let h = &(*b).header;
         if !h.has_flag(FLAG_DROPPED) {
+            let value = std::ptr::addr_of_mut!((*b).value);
             if !h.has_flag(FLAG_FINALIZED) && needs_finalize(obj) {
                 h.set_flag(FLAG_FINALIZED);
+                // A panicking finalizer must not leak the value (and the
+                // references it owns): drop it while unwinding.
+                let on_unwind = OnUnwind(|| std::ptr::drop_in_place(value));
                 obj.finalize();
+                std::mem::forget(on_unwind);
             }
-            std::ptr::drop_in_place(std::ptr::addr_of_mut!((*b).value));
+            std::ptr::drop_in_place(value);
         }
         drop(guard);
     }
@@ -460,10 +486,21 @@ unsafe fn finish_value(obj: ObjRef) {
         if !h.has_flag(FLAG_DROPPED) {
             if !h.has_flag(FLAG_FINALIZED) && needs_finalize(obj) {
                 h.set_flag(FLAG_FINALIZED);
+                let on_unwind = OnUnwind(|| obj.drop_value());
                 obj.finalize();
+                std::mem::forget(on_unwind);
             }
             obj.drop_value();
         }
+    }
+}
+
+/// Runs a closure if dropped during unwinding (it is forgotten otherwise).
+struct OnUnwind<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnUnwind<F> {
+    fn drop(&mut self) {
+        (self.0)();
     }
 }
 
@@ -471,14 +508,37 @@ unsafe fn finish_value(obj: ObjRef) {
 /// start a collection, which must not see an object with no strong count),
 /// and either defer the rest to the trashcan (returns `None`) or enter it.
 ///
+/// Only tracked types use the trashcan: a value that can own no `Gc` cannot
+/// start a cascade of deaths, so leaf objects (the common case) skip its
+/// bookkeeping. (A chain linked only through `#[gc(skip)]` fields is dropped
+/// recursively, as `Rc` would.)
+///
 /// # Safety
 /// `obj` must have just lost its last strong reference.
 #[inline(always)]
 unsafe fn begin_death(obj: ObjRef) -> Option<DyingGuard> {
     // SAFETY: forwarded to the caller.
     unsafe {
-        untrack(obj);
-        let heap = heap_of(obj);
+        let heap = if obj.is_large() {
+            let large = obj.large();
+            let heap = (*large.as_ptr()).heap;
+            if heap.is_null() || !(*(*large.as_ptr()).chain).tracked {
+                None
+            } else {
+                (*heap).collector.untrack_large(large);
+                Some(&*heap)
+            }
+        } else {
+            let pool = obj.pool();
+            if (*pool.as_ptr()).tracked {
+                let heap = (*pool.as_ptr()).heap.as_ref();
+                let index = Pool::index_of(pool, obj.header_ptr().as_ptr().cast());
+                heap.collector.untrack_pooled(pool, index);
+                Some(heap)
+            } else {
+                None
+            }
+        };
         if let Some(heap) = heap {
             let depth = heap.drop_depth.get();
             if depth >= TRASHCAN_DEPTH && obj.is_erasable() {
@@ -575,7 +635,7 @@ unsafe fn teardown(heap: NonNull<HeapState>) {
         let live = h.large_objects.get()
             + chains
                 .iter()
-                .map(|c| (*c.as_ptr()).used_blocks)
+                .map(|&c| TypeChain::used_blocks(c))
                 .sum::<usize>();
         if live == 0 {
             h.arenas_mut().release_all();

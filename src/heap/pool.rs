@@ -3,8 +3,10 @@
 //! A block finds its pool by masking its address (`addr & !(POOL_SIZE - 1)`),
 //! like obmalloc's `POOL_ADDR`. The pool header holds what is the same for
 //! every block (the type's chain, the block size) and per-block state as
-//! bitmaps: which blocks are allocated, and — for pools of tracked types —
-//! which generation each live object is in. Blocks are carved lazily (a bump
+//! bitmaps: for pools of tracked types, which generation each live object is
+//! in. (Whether a block is allocated needs no bit: free blocks are exactly
+//! those on the free list or past the bump index, and keeping a bit for it
+//! cost a multiply and two memory writes on every allocation and free.) Blocks are carved lazily (a bump
 //! index) and recycled through an intrusive free list.
 
 use crate::heap::registry::TypeChain;
@@ -45,7 +47,7 @@ impl PoolGeometry {
     pub(crate) fn new(block_size: usize, align: usize, tracked: bool) -> PoolGeometry {
         debug_assert!(block_size >= std::mem::size_of::<FreeBlock>());
         debug_assert!(block_size % align == 0);
-        let bitmaps = if tracked { 1 + GEN_BITMAPS } else { 1 };
+        let bitmaps = if tracked { GEN_BITMAPS } else { 0 };
         let fixed = std::mem::size_of::<Pool>();
         // The header grows with the bitmaps, which grow with the block count:
         // start from the most blocks that could fit and shrink until it fits.
@@ -153,19 +155,15 @@ impl Pool {
         unsafe { pool.as_ptr().add(1).cast::<u64>() }
     }
 
-    /// Bitmap `which` (0 = allocated, 1 + g = generation g) as a word pointer.
-    #[inline(always)]
-    pub(crate) fn bitmap(pool: NonNull<Pool>, which: usize) -> *mut u64 {
-        // SAFETY: `which` < bitmaps, so the offset stays inside the header.
-        unsafe {
-            let words = (*pool.as_ptr()).geometry.words as usize;
-            Pool::bitmap_base(pool).add(which * words)
-        }
-    }
-
+    /// The bitmap of generation `gen` (0..=3) of a tracked pool.
     #[inline(always)]
     pub(crate) fn gen_bitmap(pool: NonNull<Pool>, gen: usize) -> *mut u64 {
-        Pool::bitmap(pool, 1 + gen)
+        // SAFETY: tracked pools have GEN_BITMAPS bitmaps of `words` words.
+        unsafe {
+            debug_assert!((*pool.as_ptr()).tracked && gen < GEN_BITMAPS);
+            let words = (*pool.as_ptr()).geometry.words as usize;
+            Pool::bitmap_base(pool).add(gen * words)
+        }
     }
 
     /// Address of block `index`.
@@ -210,8 +208,6 @@ impl Pool {
                 return None;
             };
             (*p).used += 1;
-            let index = Pool::index_of(pool, block.as_ptr());
-            set_bit(Pool::bitmap(pool, 0), index);
             Some(block)
         }
     }
@@ -225,12 +221,7 @@ impl Pool {
         // SAFETY: see `pop`; the block is ours to overwrite.
         unsafe {
             let p = pool.as_ptr();
-            let index = Pool::index_of(pool, block.as_ptr());
-            debug_assert!(
-                test_bit(Pool::bitmap(pool, 0), index),
-                "double free of a gengc block"
-            );
-            clear_bit(Pool::bitmap(pool, 0), index);
+            debug_assert!((*p).used > 0, "gengc: free of a block of an empty pool");
             let b = block.as_ptr().cast::<FreeBlock>();
             (*b).next = (*p).free;
             (*p).free = b;

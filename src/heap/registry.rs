@@ -2,17 +2,20 @@
 //! pages"), so every block of a pool holds the same type and the type's
 //! vtable is stored once per pool instead of once per object.
 //!
-//! `Gc::new::<T>` finds its chain through a small direct-mapped cache keyed by
-//! `TypeId` (the key is a compile-time constant, so a hit costs one load and
-//! one compare); misses fall back to an `IndexMap`, whose insertion order also
-//! gives reports a stable order.
+//! Chains are found by `TypeId` (and block size) in an `IndexMap`, whose
+//! insertion order also gives reports a stable order. `Gc::new::<T>` first
+//! tries a small direct-mapped cache keyed by the address of `T`'s vtable: a
+//! link-time constant, so a hit costs a load and a compare (hashing a
+//! `TypeId` on every allocation cost more than the rest of the allocation).
+//! Distinct types never share a vtable (each holds its own type's `TypeId`
+//! function); one type may have several copies of its vtable, which only
+//! costs a miss.
 
 use crate::heap::pool::{Pool, PoolGeometry};
 use crate::heap::vtable::VTable;
 use crate::heap::HeapState;
 use indexmap::IndexMap;
 use std::any::TypeId;
-use std::hash::{Hash, Hasher};
 use std::ptr::{self, NonNull};
 
 /// Identifies a chain: the value type, and the block size (which differs
@@ -39,8 +42,6 @@ pub(crate) struct TypeChain {
     partial_count: u32,
     /// Pools owned by this chain.
     pub(crate) pools: usize,
-    /// Blocks in use across the chain's pools.
-    pub(crate) used_blocks: usize,
     pub(crate) large_objects: usize,
     pub(crate) large_bytes: usize,
 }
@@ -62,7 +63,6 @@ impl TypeChain {
                 None => TypeChain::new_pool(chain),
             };
             let block = Pool::pop(pool).unwrap_unchecked();
-            (*c).used_blocks += 1;
             if Pool::is_full(pool) {
                 TypeChain::unlink_partial(chain, pool);
             }
@@ -81,16 +81,48 @@ impl TypeChain {
         // SAFETY: pools and chains of a heap stay valid while any block of
         // them is allocated, which `block` is until `push` returns.
         unsafe {
-            let chain = (*pool.as_ptr()).chain;
             let was_full = Pool::is_full(pool);
             Pool::push(pool, block);
-            (*chain.as_ptr()).used_blocks -= 1;
+            if was_full || (*pool.as_ptr()).used == 0 {
+                TypeChain::pool_changed_state(pool, was_full);
+            }
+        }
+    }
+
+    /// A pool went from full to partial, or from partial to empty.
+    #[cold]
+    #[inline(never)]
+    unsafe fn pool_changed_state(pool: NonNull<Pool>, was_full: bool) {
+        // SAFETY: as for `free`.
+        unsafe {
+            let chain = (*pool.as_ptr()).chain;
             if was_full {
                 TypeChain::link_partial(chain, pool);
-            } else if (*pool.as_ptr()).used == 0 && (*chain.as_ptr()).partial_count > 1 {
+            }
+            if (*pool.as_ptr()).used == 0 && (*chain.as_ptr()).partial_count > 1 {
                 TypeChain::unlink_partial(chain, pool);
                 TypeChain::release_pool(chain, pool);
             }
+        }
+    }
+
+    /// Blocks in use: every pool off the partial list is full.
+    ///
+    /// # Safety
+    /// `chain` must be a live chain; runs no user code.
+    pub(crate) unsafe fn used_blocks(chain: NonNull<TypeChain>) -> usize {
+        // SAFETY: forwarded to the caller; partial pools are live.
+        unsafe {
+            let c = chain.as_ptr();
+            let Some(g) = (*c).geometry else { return 0 };
+            let full = (*c).pools - (*c).partial_count as usize;
+            let mut used = full * g.capacity as usize;
+            let mut cur = (*c).partial;
+            while let Some(p) = NonNull::new(cur) {
+                used += (*p.as_ptr()).used as usize;
+                cur = (*p.as_ptr()).next_partial;
+            }
+            used
         }
     }
 
@@ -190,65 +222,45 @@ impl TypeChain {
 /// through the map (it would invalidate those pointers).
 pub(crate) struct Registry {
     chains: IndexMap<ChainKey, NonNull<TypeChain>>,
-    cache: [(Option<ChainKey>, *mut TypeChain); CACHE_SLOTS],
+    cache: [(*const VTable, *mut TypeChain); CACHE_SLOTS],
 }
 
 const CACHE_SLOTS: usize = 64;
 
-/// A hasher that keeps the bits of `TypeId`'s hash; TypeIds are already
-/// well-distributed hashes, so folding them is enough.
-#[derive(Default)]
-struct FoldHasher(u64);
-
-impl Hasher for FoldHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 ^= n;
-    }
-    fn write_u128(&mut self, n: u128) {
-        self.0 ^= n as u64 ^ (n >> 64) as u64;
-    }
-}
-
 #[inline(always)]
-fn cache_slot(key: ChainKey) -> usize {
-    let mut h = FoldHasher::default();
-    key.type_id.hash(&mut h);
-    let x = h.finish() ^ u64::from(key.block_size).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (x ^ (x >> 29) ^ (x >> 47)) as usize % CACHE_SLOTS
+fn cache_slot(vtable: &'static VTable) -> usize {
+    let addr = vtable as *const VTable as usize;
+    (addr >> 3 ^ addr >> 9) % CACHE_SLOTS
 }
 
 impl Registry {
     pub(crate) fn new() -> Registry {
         Registry {
             chains: IndexMap::new(),
-            cache: [(None, ptr::null_mut()); CACHE_SLOTS],
+            cache: [(ptr::null(), ptr::null_mut()); CACHE_SLOTS],
         }
     }
 
-    /// The chain for `key`, from the cache when possible.
+    /// The pooled chain of a sized type, by the address of its vtable.
     #[inline(always)]
-    pub(crate) fn lookup(&mut self, key: ChainKey) -> Option<NonNull<TypeChain>> {
-        let slot = &self.cache[cache_slot(key)];
-        if slot.0 == Some(key) {
-            // SAFETY: cached pointers point into boxes owned by `chains`.
-            return Some(unsafe { NonNull::new_unchecked(slot.1) });
+    pub(crate) fn cached(&self, vtable: &'static VTable) -> Option<NonNull<TypeChain>> {
+        let (key, chain) = self.cache[cache_slot(vtable)];
+        if ptr::eq(key, vtable) {
+            // SAFETY: cached chains are owned by `chains` for the heap's life.
+            Some(unsafe { NonNull::new_unchecked(chain) })
+        } else {
+            None
         }
-        self.lookup_slow(key)
     }
 
-    #[cold]
-    fn lookup_slow(&mut self, key: ChainKey) -> Option<NonNull<TypeChain>> {
-        let chain = *self.chains.get(&key)?;
-        self.cache[cache_slot(key)] = (Some(key), chain.as_ptr());
-        Some(chain)
+    /// Caches `chain` as the pooled chain of the sized type of `vtable`.
+    pub(crate) fn remember(&mut self, vtable: &'static VTable, chain: NonNull<TypeChain>) {
+        self.cache[cache_slot(vtable)] = (vtable, chain.as_ptr());
+    }
+
+    /// The chain for `key`, if it exists.
+    pub(crate) fn lookup(&self, key: ChainKey) -> Option<NonNull<TypeChain>> {
+        self.chains.get(&key).copied()
     }
 
     /// Creates the chain for `key`.
@@ -276,14 +288,13 @@ impl Registry {
             partial: ptr::null_mut(),
             partial_count: 0,
             pools: 0,
-            used_blocks: 0,
             large_objects: 0,
             large_bytes: 0,
         }));
         // SAFETY: Box::into_raw never returns null.
-        self.chains
-            .insert(key, unsafe { NonNull::new_unchecked(chain) });
-        self.lookup_slow(key).expect("just inserted")
+        let chain = unsafe { NonNull::new_unchecked(chain) };
+        self.chains.insert(key, chain);
+        chain
     }
 
     /// Every chain, in creation order.

@@ -3,6 +3,7 @@
 
 use crate::heap::arena::{ARENA_SIZE, POOLS_PER_ARENA};
 use crate::heap::pool::POOL_SIZE;
+use crate::heap::registry::TypeChain;
 use crate::heap::{chains, current};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -77,9 +78,9 @@ pub fn memory_report() -> MemoryReport {
     };
     let mut classes: BTreeMap<usize, SizeClassReport> = BTreeMap::new();
     let mut bytes_in_use = 0;
-    for c in chains(heap) {
+    for chain in chains(heap) {
         // SAFETY: chains live as long as the heap; no user code runs.
-        let c = unsafe { c.as_ref() };
+        let (c, used) = unsafe { (chain.as_ref(), TypeChain::used_blocks(chain)) };
         let Some(g) = c.geometry else { continue };
         if c.pools == 0 {
             continue;
@@ -90,9 +91,9 @@ pub fn memory_report() -> MemoryReport {
             ..Default::default()
         });
         row.pools += c.pools;
-        row.used_blocks += c.used_blocks;
-        row.free_blocks += c.pools * g.capacity as usize - c.used_blocks;
-        bytes_in_use += c.used_blocks * size;
+        row.used_blocks += used;
+        row.free_blocks += c.pools * g.capacity as usize - used;
+        bytes_in_use += used * size;
     }
     // SAFETY: reading the arena set runs no user code.
     let arenas = unsafe { heap.arenas_mut() };

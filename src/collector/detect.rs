@@ -6,15 +6,19 @@
 //! kind can be enumerated — by tracing the objects of S — but the strong
 //! count covers both. So:
 //!
-//! 1. **gather**: `gc_refs[o] = strong(o)` for every o in S, in scratch
-//!    memory (one `u32` per block of each pool involved, from a bump arena),
-//!    never in the live count;
-//! 2. **subtract**: trace every o in S; each edge to a target in S takes one
-//!    off the target's `gc_refs`. What remains above zero is the number of
-//!    references from outside S;
-//! 3. **mark**: every o with `gc_refs > 0` is reachable, and so is everything
-//!    it reaches inside S. An explicit stack does the walk: no recursion, so
-//!    a million-long cyclic list is as safe as a short one;
+//! 1. **gather**: give every o in S a scratch counter `internal[o] = 0` (one
+//!    `u32` per block of each pool involved, from a bump arena; never the
+//!    live count). Only pool bitmaps are read;
+//! 2. **count**: trace every o in S; each edge to a target in S adds one to
+//!    the target's counter. Then `strong(o) - internal[o]` is the number of
+//!    references to o from outside S — CPython's `gc_refs`, computed the
+//!    other way round: CPython copies the strong counts first and subtracts,
+//!    which costs one more pass over every object's memory; counting up from
+//!    zero reads each strong count only in step 3, which reads the object
+//!    anyway;
+//! 3. **mark**: every o with `strong(o) > internal[o]` is reachable, and so
+//!    is everything it reaches inside S. An explicit stack does the walk: no
+//!    recursion, so a million-long cyclic list is as safe as a short one;
 //! 4. **split**: what is not marked is unreachable garbage; the rest
 //!    survives and moves up one generation, a word of bitmap at a time.
 //!
@@ -24,12 +28,13 @@
 //!
 //! `Gc::get_mut` and `Gc::make_mut` lend out a `&mut T`, which the collector
 //! must not read through. Such objects carry `FLAG_MUT_LENT`; step 2 skips
-//! them at first. If, once every other object is subtracted, a lent object's
-//! `gc_refs` is zero, every strong reference to it sits inside a value the
+//! them at first. If, once every other object is counted, a lent object has
+//! no reference from outside S, every strong reference to it sits inside a value the
 //! collector just read through a shared borrow — so no `&mut` to it can be
 //! live, and it is traced after all (its flag cleared). Otherwise it is
-//! referenced from outside, hence reachable, and is not traced: its targets
-//! keep the reference it holds in their count and so survive too. (The flag
+//! referenced from outside, hence reachable, and is not traced: the
+//! references it holds are not counted as internal, so its targets look
+//! referenced from outside and survive too. (The flag
 //! is dropped as soon as the object's counts show another handle was made:
 //! making one needs the handle the `&mut` borrows, so the borrow is over.)
 //!
@@ -45,8 +50,32 @@ use crate::heap::header::FLAG_MUT_LENT;
 use crate::heap::large::{LargeHeader, NOT_IN_SET};
 use crate::heap::object::ObjRef;
 use crate::heap::pool::{Pool, NOT_LISTED};
+use crate::heap::vtable::VTable;
 use crate::trace::Tracer;
 use std::ptr::NonNull;
+
+/// References to `obj` from outside the set: its strong count, less `held`
+/// references the collector itself holds, less those counted inside the set
+/// (0 once the object is marked reachable, or if it is not in the set).
+///
+/// # Safety
+/// `obj` must be alive.
+#[inline(always)]
+pub(super) unsafe fn external_refs(obj: ObjRef, held: u32) -> u32 {
+    match gc_refs_slot(obj) {
+        // SAFETY: forwarded to the caller.
+        Some(slot) if unsafe { *slot } < REACHABLE => {
+            let strong = unsafe { obj.header().strong() } - held;
+            let internal = unsafe { *slot };
+            debug_assert!(
+                internal <= strong,
+                "gengc: a Trace impl visited a Gc more often than it owns it"
+            );
+            strong.saturating_sub(internal)
+        }
+        _ => 0,
+    }
+}
 
 impl Collector {
     /// Gives `pool` a scratch `gc_refs` array (all `NOT_IN_SET`) if it has
@@ -69,83 +98,106 @@ impl Collector {
         }
     }
 
-    /// Step 1 for generations `0..=g`.
+    /// Step 1 for generations `0..=g`: every object of the set gets a slot,
+    /// zeroed. Only bitmaps are read here; no object memory is touched.
     ///
     /// # Safety
     /// No collection is in progress; runs no user code.
     pub(super) unsafe fn gather(&self, g: usize) {
         // SAFETY: forwarded to the caller; listed pools are live.
         unsafe {
+            self.scratch().set_gens = g + 1;
             for gen in 0..=g {
                 for &pool in self.pool_list(gen).iter() {
                     let scratch = self.enter_set(pool);
                     Pool::for_each_set(pool, Pool::gen_bitmap(pool, gen), |i| {
-                        let strong = (*Pool::block(pool, i)
-                            .cast::<crate::heap::header::Header>()
-                            .as_ptr())
-                        .strong();
-                        debug_assert!(strong > 0, "gengc: tracked object with no strong reference");
-                        *scratch.add(i as usize) = strong;
+                        *scratch.add(i as usize) = 0;
                     });
                 }
                 let s = self.scratch();
                 self.large_list(gen).for_each(|l| {
-                    (*l.as_ptr()).gc_refs = (*LargeHeader::object(l).as_ptr()).strong();
+                    (*l.as_ptr()).gc_refs = 0;
                     s.set_large.push(l);
                 });
             }
         }
     }
 
-    /// Calls `f` on every object of the set (blocks of set pools whose slot
-    /// is in use, then set large objects).
+    /// Calls `f` on every object of the set with its type's vtable: the
+    /// pooled ones pool by pool (one vtable load per pool), then the large
+    /// ones.
     ///
     /// # Safety
-    /// The set must be gathered and its pools live.
-    unsafe fn for_each_in_set(&self, mut f: impl FnMut(ObjRef)) {
-        // SAFETY: forwarded to the caller; scratch has `capacity` slots.
+    /// The set must be gathered and its pools live; `f` must not change the
+    /// generations.
+    unsafe fn for_each_in_set(&self, mut f: impl FnMut(ObjRef, &'static VTable, usize, *mut u32)) {
+        // SAFETY: forwarded to the caller; set pools are tracked pools with
+        // generation bitmaps.
         unsafe {
             let s = self.scratch();
+            let gens = s.set_gens;
             for &pool in &s.set_pools {
+                let vtable = (*(*pool.as_ptr()).chain.as_ptr()).vtable;
                 let scratch = (*pool.as_ptr()).scratch;
-                let bump = (*pool.as_ptr()).geometry.capacity as usize;
-                for i in 0..bump {
-                    if *scratch.add(i) != NOT_IN_SET {
-                        f(ObjRef::new(Pool::block(pool, i as u32).cast(), false));
+                let words = (*pool.as_ptr()).geometry.words as usize;
+                for w in 0..words {
+                    let mut word = 0;
+                    for gen in 0..gens {
+                        word |= *Pool::gen_bitmap(pool, gen).add(w);
+                    }
+                    while word != 0 {
+                        let i = (w * 64) as u32 + word.trailing_zeros();
+                        word &= word - 1;
+                        let obj = ObjRef::new(Pool::block(pool, i).cast(), false);
+                        f(obj, vtable, 0, scratch.add(i as usize));
                     }
                 }
             }
             for &l in &s.set_large {
-                f(ObjRef::new(LargeHeader::object(l), true));
+                let slot = std::ptr::addr_of_mut!((*l.as_ptr()).gc_refs);
+                f(
+                    ObjRef::new(LargeHeader::object(l), true),
+                    (*l.as_ptr()).vtable,
+                    (*l.as_ptr()).meta,
+                    slot,
+                );
             }
         }
     }
 
-    /// Step 2, with the lent-object rule described in the module docs.
+    /// Step 2: count, for every object of the set, the references to it from
+    /// inside the set (the lent-object rule is in the module docs).
     ///
     /// # Safety
     /// The set must be gathered.
-    pub(super) unsafe fn subtract(&self) {
-        let mut visitor = Visitor::new(Mode::Subtract);
+    pub(super) unsafe fn count_internal(&self) {
+        let mut visitor = Visitor::new(Mode::Count);
         // SAFETY: forwarded to the caller; objects in the set are alive and,
         // unless lent, readable through a shared borrow.
         unsafe {
             let mut lent = std::mem::take(&mut self.scratch().lent);
-            self.for_each_in_set(|obj| {
+            self.for_each_in_set(|obj, vtable, meta, _| {
                 let h = obj.header();
                 if h.may_be_lent() {
                     lent.push(obj);
                 } else {
                     h.end_mut_lend();
-                    obj.trace(&mut Tracer {
-                        visitor: &mut visitor,
-                    });
+                    (vtable.trace)(
+                        obj.header_ptr(),
+                        meta,
+                        &mut Tracer {
+                            visitor: &mut visitor,
+                        },
+                    );
                 }
             });
+            // A lent object all of whose references were found inside the set
+            // cannot have its `&mut` live: trace it after all. Tracing it
+            // may complete the count of another lent object: repeat.
             loop {
                 let before = lent.len();
                 lent.retain(|&obj| {
-                    let fully_internal = gc_refs_slot(obj).is_some_and(|slot| *slot == 0);
+                    let fully_internal = external_refs(obj, 0) == 0;
                     if fully_internal {
                         obj.header().clear_flag(FLAG_MUT_LENT);
                         obj.trace(&mut Tracer {
@@ -162,24 +214,32 @@ impl Collector {
         }
     }
 
-    /// Step 3: mark everything reachable from the objects with outside
-    /// references.
+    /// Step 3: mark everything reachable from the objects referenced from
+    /// outside the set (strong count above the internal count).
     ///
     /// # Safety
-    /// `subtract` must have run on the set.
+    /// `count_internal` must have run on the set.
     pub(super) unsafe fn mark(&self) {
         // SAFETY: forwarded to the caller.
         unsafe {
             let mut visitor = Visitor::new(Mode::Mark);
             visitor.stack = std::mem::take(&mut self.scratch().stack);
-            self.for_each_in_set(|obj| {
-                let slot = gc_refs_slot(obj).expect("object in set");
-                if *slot > 0 && *slot < REACHABLE {
+            self.for_each_in_set(|obj, vtable, meta, slot| {
+                let internal = *slot;
+                if internal < REACHABLE && obj.header().strong() > internal {
                     *slot = REACHABLE;
-                    visitor.stack.push(obj);
+                    // Still lent: reachable but unreadable; the references it
+                    // holds were never counted, so its targets are roots too.
+                    if !obj.header().has_flag(FLAG_MUT_LENT) {
+                        (vtable.trace)(
+                            obj.header_ptr(),
+                            meta,
+                            &mut Tracer {
+                                visitor: &mut visitor,
+                            },
+                        );
+                    }
                     while let Some(o) = visitor.stack.pop() {
-                        // A lent object that is still lent is reachable but
-                        // unreadable; its targets are roots of their own.
                         if !o.header().has_flag(FLAG_MUT_LENT) {
                             o.trace(&mut Tracer {
                                 visitor: &mut visitor,

@@ -77,6 +77,8 @@ pub(crate) struct Scratch {
     set_large: Vec<NonNull<LargeHeader>>,
     stack: Vec<ObjRef>,
     lent: Vec<ObjRef>,
+    /// The set is generations `0..set_gens`.
+    set_gens: usize,
 }
 
 impl Collector {
@@ -484,7 +486,7 @@ impl Collector {
         // one unwinds through `guard`, which restores the scratch state.
         let survivors = unsafe {
             self.gather(g);
-            self.subtract();
+            self.count_internal();
             self.mark();
             self.split(g, dest, &mut unreachable)
         };

@@ -23,6 +23,7 @@
 //! A panic from a finalizer or destructor is caught, the teardown finishes,
 //! and the first panic is resumed once the collector's state is restored.
 
+use super::detect::external_refs;
 use super::visit::{gc_refs_slot, Mode, Visitor, REACHABLE};
 use super::{ClearSetOnUnwind, Collector, OLD};
 use crate::any::AnyGc;
@@ -131,10 +132,9 @@ impl Collector {
             // SAFETY: held objects are alive; runs only `Trace` impls.
             unsafe {
                 for &obj in &garbage {
-                    let strong_outside_hold = obj.header().strong() - 1;
                     if obj.is_large() {
                         let l = obj.large();
-                        (*l.as_ptr()).gc_refs = strong_outside_hold;
+                        (*l.as_ptr()).gc_refs = 0;
                         self.scratch().set_large.push(l);
                     } else {
                         let pool = obj.pool();
@@ -143,10 +143,10 @@ impl Collector {
                             pool,
                             obj.header_ptr().as_ptr().cast(),
                         );
-                        *scratch.add(i as usize) = strong_outside_hold;
+                        *scratch.add(i as usize) = 0;
                     }
                 }
-                let mut visitor = Visitor::new(Mode::Subtract);
+                let mut visitor = Visitor::new(Mode::Count);
                 for &obj in &garbage {
                     obj.trace(&mut Tracer {
                         visitor: &mut visitor,
@@ -154,9 +154,9 @@ impl Collector {
                 }
                 let mut visitor = Visitor::new(Mode::Mark);
                 for &obj in &garbage {
-                    let slot = gc_refs_slot(obj).expect("garbage in set");
-                    if *slot > 0 && *slot < REACHABLE {
-                        *slot = REACHABLE;
+                    // Our hold is not a reference from outside.
+                    if external_refs(obj, 1) > 0 {
+                        *gc_refs_slot(obj).expect("garbage in set") = REACHABLE;
                         visitor.stack.push(obj);
                         while let Some(o) = visitor.stack.pop() {
                             o.trace(&mut Tracer {

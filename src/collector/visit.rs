@@ -3,7 +3,7 @@
 
 use crate::heap::header::GcBox;
 use crate::heap::large::NOT_IN_SET;
-use crate::heap::object::ObjRef;
+use crate::heap::object::{is_large_live, ObjRef};
 use crate::heap::pool::Pool;
 use std::ptr::NonNull;
 
@@ -13,8 +13,8 @@ pub(crate) const REACHABLE: u32 = 1 << 31;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Mode {
-    /// Subtract one from the `gc_refs` of every target inside the set.
-    Subtract,
+    /// Count one more internal reference for every target inside the set.
+    Count,
     /// Mark every target inside the set reachable and queue it.
     Mark,
     /// Record every target (introspection).
@@ -37,20 +37,21 @@ impl Visitor {
 
     #[inline(always)]
     pub(crate) fn visit<T: ?Sized>(&mut self, target: NonNull<GcBox<T>>) {
-        // SAFETY: a traced `Gc` keeps its target allocated.
-        let obj = unsafe { ObjRef::of(target) };
+        // SAFETY: a traced `Gc` keeps its target alive, and the collector
+        // never traces through a `&mut` path (a `RefCell` borrowed mutably is
+        // skipped, an object lent by `get_mut` is not read), so the target
+        // is not mutably borrowed.
+        let obj = ObjRef::new(target.cast(), unsafe { is_large_live(target) });
         match self.mode {
-            Mode::Subtract => {
+            Mode::Count => {
                 if let Some(slot) = gc_refs_slot(obj) {
-                    // SAFETY: the slot belongs to the set being collected.
+                    // SAFETY: the slot belongs to the set being collected. A
+                    // count never reaches REACHABLE: it stays at or below
+                    // the strong count (< 2^31) unless a Trace impl
+                    // over-visits, which `external_refs` reports.
                     unsafe {
-                        let refs = *slot;
-                        if refs < REACHABLE {
-                            debug_assert!(
-                                refs > 0,
-                                "gengc: a Trace impl visited a Gc more often than it owns it"
-                            );
-                            *slot = refs.saturating_sub(1);
+                        if *slot < REACHABLE - 1 {
+                            *slot += 1;
                         }
                     }
                 }

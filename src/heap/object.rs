@@ -23,6 +23,39 @@ pub(crate) unsafe fn is_large_box<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> bool {
     unsafe { (*std::ptr::addr_of!((*ptr.as_ptr()).header)).has_flag(FLAG_LARGE) }
 }
 
+/// Whether `T` is a sized type (its pointers are thin).
+#[inline(always)]
+const fn is_thin<T: ?Sized>() -> bool {
+    std::mem::size_of::<*const T>() == std::mem::size_of::<*const u8>()
+}
+
+/// Whether the *live* box at `ptr` is a large object, without touching its
+/// memory when `T` is sized: the size is a compile-time constant then. The
+/// collector uses this for every edge it follows, where reading the
+/// target's header would cost a cache miss per edge on scattered graphs.
+/// (Slices read the header: a slice that owns `Gc`s is large whatever its
+/// size.)
+///
+/// # Safety
+/// `ptr` must point to a box whose value is alive and not mutably borrowed
+/// (a shared reference to the box is formed).
+#[inline(always)]
+pub(crate) unsafe fn is_large_live<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> bool {
+    if is_thin::<T>() {
+        // SAFETY: forwarded to the caller; for sized T these read no memory.
+        let (size, align) = unsafe {
+            (
+                std::mem::size_of_val(ptr.as_ref()),
+                std::mem::align_of_val(ptr.as_ref()),
+            )
+        };
+        !crate::heap::large::is_small(size.next_multiple_of(8), align)
+    } else {
+        // SAFETY: forwarded to the caller.
+        unsafe { is_large_box(ptr) }
+    }
+}
+
 /// An erased object: the address of its header, with the low bit set for
 /// large objects (headers are 4-aligned, so the bit is free).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]

@@ -285,11 +285,16 @@ unsafe impl<T: Trace, E: Trace> Trace for Result<T, E> {
 
 // SAFETY: a mutably borrowed cell is skipped: its targets then look
 // referenced from outside and survive this collection (conservative, never
-// unsound). A shared borrow is safe to take: no user code runs meanwhile.
+// unsound). Reading it while only shared borrows exist is sound.
 unsafe impl<T: Trace> Trace for RefCell<T> {
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
-        if let Ok(value) = self.try_borrow() {
+        // `try_borrow_unguarded` reads the borrow flag without writing it
+        // (no guard to create and drop on every collection pass). Sound: no
+        // user code runs while `trace` holds the reference, so no
+        // `borrow_mut` can start meanwhile.
+        // SAFETY: as above.
+        if let Ok(value) = unsafe { self.try_borrow_unguarded() } {
             value.trace(tracer);
         }
     }

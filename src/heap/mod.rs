@@ -383,10 +383,25 @@ pub(crate) unsafe fn untrack(obj: ObjRef) {
 /// # Safety
 /// The value must be dropped (or never written), the object untracked, and
 /// no handle may point to it anymore.
+#[inline(always)]
 pub(crate) unsafe fn free_block(obj: ObjRef) {
     // SAFETY: forwarded to the caller.
     unsafe {
         if obj.is_large() {
+            free_large(obj);
+        } else {
+            TypeChain::free(obj.pool(), obj.header_ptr().cast());
+        }
+    }
+}
+
+/// The large-object half of [`free_block`], kept out of the inlined path.
+#[cold]
+#[inline(never)]
+unsafe fn free_large(obj: ObjRef) {
+    // SAFETY: as for `free_block`.
+    unsafe {
+        {
             let large = obj.large();
             let heap = (*large.as_ptr()).heap;
             if !heap.is_null() {
@@ -398,8 +413,6 @@ pub(crate) unsafe fn free_block(obj: ObjRef) {
                 (*heap).large_bytes.set((*heap).large_bytes.get() - size);
             }
             LargeHeader::deallocate(large);
-        } else {
-            TypeChain::free(obj.pool(), obj.header_ptr().cast());
         }
     }
 }

@@ -26,6 +26,10 @@ use std::ptr::NonNull;
 use std::rc::Rc;
 use std::time::Duration;
 
+/// Scratch memory kept between collections (bytes of bump arena, or of work
+/// stack); more than that is returned after the collection that needed it.
+const SCRATCH_KEPT: usize = 256 * 1024;
+
 /// Number of collectable generations (young, middle, old).
 pub(crate) const GENERATIONS: usize = 3;
 const OLD: usize = 2;
@@ -400,6 +404,14 @@ impl Collector {
             s.stack.clear();
             s.lent.clear();
             s.bump.reset();
+            // Keep the scratch of an ordinary collection for the next one,
+            // but not the megabytes a collection of a huge heap needed.
+            if s.bump.allocated_bytes() > SCRATCH_KEPT {
+                s.bump = bumpalo::Bump::new();
+            }
+            if s.stack.capacity() * std::mem::size_of::<ObjRef>() > SCRATCH_KEPT {
+                s.stack = Vec::new();
+            }
         }
     }
 }

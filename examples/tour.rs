@@ -1,13 +1,16 @@
 //! A tour of gengc: a document tree with parent pointers, an interpreter
 //! whose closures and environments form cycles, and a churn of short-lived
-//! cycles — with what the collector and the heap report along the way.
+//! cycles — with what the collector and the heap report along the way: the
+//! heap by type, a snapshot diff of what survives the churn, and a Graphviz
+//! drawing of a detached subtree awaiting collection.
 //!
 //! Run it with `cargo run --release --example tour`.
 
 use gengc::gc::{self, CallbackPhase};
-use gengc::{Gc, Trace, Weak};
+use gengc::{dot, Gc, Snapshot, Trace, Weak};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::io::{BufWriter, Write};
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -157,6 +160,7 @@ fn main() {
         "generations now (young, middle, old): {:?}",
         gc::generation_sizes()
     );
+    println!("gengc::type_stats():\n{}", gengc::type_stats());
     drop(leaf);
     drop(html);
     println!("dropped the root: every element still has its parent's reference, so counting alone frees nothing");
@@ -217,6 +221,7 @@ fn main() {
     );
 
     section("3. a churn of short-lived cycles");
+    let before_churn = Snapshot::take();
     let keep: Vec<Gc<Element>> = (0..10_000).map(|_| Element::new("kept")).collect();
     let before = gc::stats();
     let t = Instant::now();
@@ -241,9 +246,66 @@ fn main() {
         "tracked objects per generation now: {:?}",
         gc::generation_sizes()
     );
+    println!("growth since before the churn (Snapshot::compare_to):");
+    for diff in Snapshot::take().compare_to(&before_churn).iter().take(3) {
+        println!("  {diff}");
+    }
+    let freed = gengc::collect();
+    println!(
+        "after collect() (freed {freed}: the churn's cycles not collected yet), what survives:"
+    );
+    for diff in Snapshot::take().compare_to(&before_churn).iter().take(3) {
+        println!("  {diff}");
+    }
     drop(keep);
 
     section("4. the heap");
     println!("{}", gengc::memory_report());
+
+    section("5. the object graph, in Graphviz DOT");
+    let body = Element::new("body");
+    for tag in ["h1", "p", "p"] {
+        Element::append(&body, Element::new(tag));
+    }
+    let list = Element::new("ul");
+    for _ in 0..3 {
+        Element::append(&list, Element::new("li"));
+    }
+    Element::append(&body, list);
+    // Detach the list: it still points at `body` and its items at it, but
+    // nothing outside the subtree points into it any more.
+    body.children.borrow_mut().pop();
+    let path = std::env::temp_dir().join("gengc-tour.dot");
+    let summary = write_dot(&path).expect("writing the DOT file");
+    println!(
+        "wrote {} ({} objects, {} references; the detached <ul> subtree is the {} garbage objects, in red)",
+        path.display(),
+        summary.nodes,
+        summary.edges,
+        summary.garbage
+    );
+    println!("render it with: dot -Tsvg {} -o tour.svg", path.display());
+    println!(
+        "collect() frees {}; the graph has {} garbage objects left",
+        gengc::collect(),
+        dot::write_graph(&mut std::io::sink(), &dot::Options::new())
+            .expect("writing to a sink")
+            .garbage
+    );
+    drop(body);
+
     println!("\ntour finished in {:.2?}", started.elapsed());
+}
+
+/// Writes the whole tracked object graph of this thread to `path`, each
+/// element labelled with its tag.
+fn write_dot(path: &std::path::Path) -> std::io::Result<dot::Summary> {
+    let mut file = BufWriter::new(std::fs::File::create(path)?);
+    let options = dot::Options::new().label(|any| {
+        let element: Gc<Element> = any.clone().downcast().ok()?;
+        Some(format!("<{}>", element.tag))
+    });
+    let summary = dot::write_graph(&mut file, &options)?;
+    file.flush()?;
+    Ok(summary)
 }

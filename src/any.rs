@@ -44,6 +44,11 @@ impl AnyGc {
         AnyGc { obj }
     }
 
+    /// The object this handle keeps alive.
+    pub(crate) fn obj(&self) -> ObjRef {
+        self.obj
+    }
+
     /// The name of the value's type.
     ///
     /// ```

@@ -39,6 +39,9 @@
 //!   statistics, freezing, callbacks, `referents`/`referrers`); [`collect`]
 //!   runs a full collection.
 //! - [`memory_report`]: arenas, pools and blocks in use.
+//! - [`type_stats`] and [`Snapshot`]: live objects and bytes per type, and
+//!   what grew between two moments; [`dot`]: the object graph in Graphviz
+//!   DOT, garbage in red.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -46,6 +49,7 @@ mod any;
 mod collector;
 mod handle;
 mod heap;
+mod introspect;
 mod trace;
 mod weak;
 
@@ -54,6 +58,8 @@ pub use collector::control as gc;
 pub use collector::control::collect;
 pub use handle::Gc;
 pub use heap::report::{memory_report, MemoryReport, SizeClassReport};
+pub use introspect::dot;
+pub use introspect::{type_stats, Snapshot, TypeDiff, TypeStat, TypeStats, Usage};
 pub use trace::{Finalize, Trace, Tracer};
 pub use weak::Weak;
 

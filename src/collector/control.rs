@@ -583,7 +583,7 @@ pub fn objects(generation: Option<usize>) -> Vec<AnyGc> {
 ///
 /// # Safety
 /// The object must be alive and its value not lent out.
-unsafe fn trace_targets(obj: ObjRef) -> Vec<ObjRef> {
+pub(crate) unsafe fn trace_targets(obj: ObjRef) -> Vec<ObjRef> {
     let mut visitor = super::visit::Visitor::new(super::visit::Mode::Collect);
     // SAFETY: forwarded to the caller.
     unsafe {

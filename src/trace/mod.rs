@@ -1,6 +1,7 @@
 //! The [`Trace`] trait the collector uses to find the references between
 //! objects, the [`Finalize`] hook, and their implementations for std types.
 
+#[macro_use]
 mod std_impls;
 
 #[cfg(feature = "indexmap")]

@@ -42,7 +42,113 @@
 //! - [`type_stats`] and [`Snapshot`]: live objects and bytes per type, and
 //!   what grew between two moments; [`dot`]: the object graph in Graphviz
 //!   DOT, garbage in red.
-#![warn(missing_docs)]
+//!
+//! # How gengc maps to CPython
+//!
+//! | CPython | gengc |
+//! |---|---|
+//! | `Py_INCREF` / `Py_DECREF`, dealloc at zero | [`Gc::clone`] / `drop`; the value is dropped and its block reused at once |
+//! | `PyGC_Head` (16 bytes) + `ob_refcnt` | an 8-byte header: strong count, weak count and five flag bits |
+//! | obmalloc: 16 KiB pools, 1 MiB arenas, blocks ≤ 512 B | the same sizes; pools hold one *type* each, so the type's vtable and the per-block generation bits live in the pool |
+//! | `tp_traverse` | [`Trace::trace`] |
+//! | atomic objects (`int`, `str`) are never tracked | types whose [`Trace::needs_trace`] is `false` (`String`, `Vec<u8>`, plain structs) |
+//! | generations 0/1/2, `gc.freeze()` | young / middle / old, and the frozen set ([`gc::freeze`]) |
+//! | `gc.set_threshold(2000, 10, 10)` and the 25 % rule | [`gc::set_threshold`], same defaults and rule |
+//! | `__del__` / `tp_finalize` (PEP 442) | [`Finalize`], once per object, resurrection allowed |
+//! | `gc.collect()`, `gc.get_stats()`, `gc.callbacks`, `DEBUG_SAVEALL` | [`collect`], [`gc::stats`], [`gc::add_callback`], [`gc::DebugFlags::SAVE_ALL`] |
+//! | `sys._debugmallocstats()`, `tracemalloc` | [`memory_report`], [`type_stats`] and [`Snapshot`] |
+//!
+//! Each thread has its own heap (CPython's per-interpreter state): a `Gc` is
+//! neither `Send` nor `Sync`.
+//!
+//! # How a collection works
+//!
+//! A collection of generation *g* examines the tracked objects of
+//! generations `0..=g`. It counts, for each, the references coming from the
+//! other objects examined (by tracing them); an object whose strong count is
+//! higher is referenced from outside — the stack, an untracked value, an
+//! older generation — and is alive, with everything it reaches. The rest is
+//! garbage: weak references to it stop upgrading, finalizers run (and may
+//! resurrect objects, which then survive with all they reach), and the
+//! remaining values are dropped and their blocks freed. Survivors move up
+//! one generation. No step recurses: a million-node cycle collects on a
+//! small stack. See `src/collector/detect.rs` for the algorithm step by step.
+//!
+//! Automatic collections run only inside `Gc::new` of a tracked type:
+//! after `threshold.0` net tracked allocations the young generation is
+//! collected; every `threshold.1` young collections, the middle one too;
+//! every `threshold.2` middle collections the old one, once the objects
+//! promoted to it since its last collection exceed a quarter of its size
+//! (so building a large structure stays linear).
+//!
+//! # When to call `collect`
+//!
+//! Rarely. Reference counting frees acyclic data immediately and automatic
+//! collection keeps cyclic garbage bounded. Call [`collect`] to release
+//! cycles at a known point (after closing a document, between game levels,
+//! before measuring memory), in tests that assert what was freed, or after
+//! [`gc::disable`] for latency-critical sections. Call [`gc::freeze`] after
+//! loading large long-lived data so no collection scans it again.
+//!
+//! # Writing `Trace` by hand
+//!
+//! Derive it whenever possible. A hand-written impl — for a type wrapping
+//! raw memory or a foreign container — must visit each `Gc` the value owns
+//! **at most once** per call and do nothing else: no allocation, no
+//! mutation, no cloning or dropping of `Gc`s. Visiting a `Gc` too often can
+//! free a live object (use-after-free); visiting it too rarely only leaks.
+//! When in doubt, leave a field out. The full contract is on [`Trace`].
+//!
+//! ```
+//! use gengc::{Gc, Trace, Tracer};
+//!
+//! /// A ring buffer over raw storage.
+//! struct Ring {
+//!     items: Vec<Option<Gc<u32>>>,
+//!     start: usize,
+//! }
+//!
+//! // SAFETY: every slot is visited exactly once; nothing else happens.
+//! unsafe impl Trace for Ring {
+//!     fn trace(&self, tracer: &mut Tracer<'_>) {
+//!         for item in &self.items {
+//!             item.trace(tracer);
+//!         }
+//!     }
+//! }
+//! # let _ = Gc::new(Ring { items: vec![Some(Gc::new(1))], start: 0 });
+//! ```
+//!
+//! # Pitfalls
+//!
+//! - **`Rc` inside a `Gc`.** `Rc<T>` has no `Trace` impl (two `Rc`s sharing a
+//!   value would report its `Gc`s twice). Use `Gc` for shared data, or mark
+//!   the field `#[gc(skip)]` if it owns no `Gc`.
+//! - **`#[gc(skip)]` on a field that owns a `Gc`** hides that reference from
+//!   the collector: a cycle through it is never collected (a leak, never a
+//!   crash).
+//! - **A `RefCell` borrowed mutably during a collection** is not traced: its
+//!   targets survive that collection and are collected by a later one.
+//! - **`Gc::get_mut` / `Gc::make_mut`**: the collector never reads a value
+//!   lent out this way; an object whose only handles were moved, never
+//!   cloned, into each other's values through such borrows cannot be
+//!   collected until one is cloned or downgraded.
+//! - **`Drop` on traced types** is a compile error: during cycle teardown a
+//!   `Drop` could see neighbours already dropped. Use [`Finalize`] (it runs
+//!   before anything is dropped), or `#[gc(unsafe_drop)]` if the `Drop` never
+//!   touches a `Gc`.
+//! - **Resurrected objects**: once judged garbage, an object's [`Weak`]s
+//!   never upgrade again, even if a finalizer resurrects it.
+//! - **Thread exit** runs a last full collection; a `Gc` kept alive past it
+//!   (in another thread-local) stays valid, and its memory is never
+//!   reclaimed.
+//!
+//! # Cargo features
+//!
+//! - `derive` (default): `#[derive(Trace)]`.
+//! - `indexmap`, `smallvec`: `Trace` for those crates' collections.
+//! - `log`: [`gc::DebugFlags::STATS`] reports through the `log` crate.
+#![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod any;

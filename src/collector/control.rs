@@ -346,7 +346,8 @@ impl DebugFlags {
         self.0 &= !other.0;
     }
 
-    /// Print statistics of every collection to standard error.
+    /// Report statistics of every collection: to standard error, or through
+    /// the `log` crate (target `gengc`, level `info`) with the `log` feature.
     pub const STATS: DebugFlags = DebugFlags(1);
     /// Keep unreachable objects in [`garbage`] instead of freeing them.
     pub const SAVE_ALL: DebugFlags = DebugFlags(32);
@@ -635,24 +636,38 @@ impl Collector {
     }
 }
 
+/// Where `DebugFlags::STATS` lines go: with the `log` feature, the `log`
+/// crate (target `gengc`, level `info`), so an application's logger can
+/// route or filter them; otherwise standard error, as CPython prints them.
+fn stats_line(line: std::fmt::Arguments<'_>) {
+    #[cfg(feature = "log")]
+    log::info!(target: "gengc", "{line}");
+    #[cfg(not(feature = "log"))]
+    eprintln!("{line}");
+}
+
 /// `DebugFlags::STATS` output at the start of a collection.
 pub(super) fn report_start(c: &Collector, g: usize) {
     let t = &c.tracked;
-    eprintln!(
-        "gc: collecting generation {g}...\ngc: objects in each generation: {} {} {}\ngc: objects in permanent generation: {}",
+    stats_line(format_args!("gc: collecting generation {g}..."));
+    stats_line(format_args!(
+        "gc: objects in each generation: {} {} {}",
         t[0].get(),
         t[1].get(),
-        t[2].get(),
+        t[2].get()
+    ));
+    stats_line(format_args!(
+        "gc: objects in permanent generation: {}",
         t[FROZEN].get()
-    );
+    ));
 }
 
 /// `DebugFlags::STATS` output at the end of a collection.
 pub(super) fn report_done(info: &CollectionInfo) {
-    eprintln!(
+    stats_line(format_args!(
         "gc: done, {} unreachable, {} uncollectable, {:.4}s elapsed",
         info.collected,
         info.uncollectable,
         info.duration.as_secs_f64()
-    );
+    ));
 }

@@ -139,7 +139,7 @@ impl<T: Trace + 'static> Gc<T> {
         } else if h.weak_raw() != 1 {
             // Only Weaks share it: move the value to a fresh object and leave
             // the Weaks an empty block, as `Rc::make_mut` does.
-            let fresh = Gc::new_uninit_from(this);
+            let fresh = Gc::move_into_fresh(this);
             let old = std::mem::replace(this, fresh);
             // SAFETY: the value was moved out of `old`; release its handle
             // without dropping the value again.
@@ -148,13 +148,30 @@ impl<T: Trace + 'static> Gc<T> {
         Gc::get_mut(this).expect("unique after make_mut")
     }
 
-    /// Moves the value of a uniquely held `this` into a new object.
-    fn new_uninit_from(this: &Gc<T>) -> Gc<T> {
-        // SAFETY: `this` is the only strong handle; the value is read once
-        // and the old object is released by `forget_moved_value` without
-        // touching the value again.
-        let value = unsafe { ptr::read(&**this) };
-        Gc::new(value)
+    /// Moves the value of a uniquely held `this` into a new object; the
+    /// caller must then release `this` with `forget_moved_value`.
+    ///
+    /// The new block is placed *before* the value is copied: placing may run
+    /// an automatic collection, and if user code panics in it, the value
+    /// must still have exactly one owner (`this`), not a moved-out copy that
+    /// unwinding would drop behind `this`'s back.
+    fn move_into_fresh(this: &Gc<T>) -> Gc<T> {
+        let place = heap::place_sized::<T>();
+        let ptr = place.header.cast::<GcBox<T>>();
+        // SAFETY: the placement is an unused block for a GcBox<T>; the value
+        // is copied bitwise from the unique `this`, which the caller then
+        // releases without dropping the value. Nothing between the copy and
+        // `commit` can panic or run user code.
+        unsafe {
+            ptr::addr_of_mut!((*ptr.as_ptr()).header).write(Header::new_strong(place.flags()));
+            ptr::copy_nonoverlapping(
+                Gc::as_ptr(this),
+                ptr::addr_of_mut!((*ptr.as_ptr()).value),
+                1,
+            );
+            heap::commit(place);
+            Gc::from_inner(ptr)
+        }
     }
 
     /// Returns the value if this is the only strong handle; otherwise
@@ -566,16 +583,21 @@ fn slice_box_layout<T>(len: usize) -> Layout {
 }
 
 impl<T: Trace + 'static> Gc<[T]> {
-    /// Moves `len` elements from `src` into a new slice object.
+    /// Moves the elements of `v` into a new slice object.
     ///
-    /// # Safety
-    /// `src` must hold `len` initialised elements the caller gives up.
-    unsafe fn copy_from_slice_raw(src: *const T, len: usize) -> Gc<[T]> {
+    /// The block is placed first — placing may run an automatic collection,
+    /// whose user code may panic — and only then do the elements leave the
+    /// vector, so a panic leaves them owned (and dropped) by `v`.
+    fn move_from_vec(mut v: Vec<T>) -> Gc<[T]> {
+        let len = v.len();
         let layout = slice_box_layout::<T>(len);
         let place = place_unsized_box(TypeId::of::<[T]>(), &SliceVTable::<T>::VTABLE, layout, len);
         // SAFETY: the block has room for the header and `len` elements at
-        // the offset `extend` computed, which is where GcBox<[T]> puts them.
+        // the offset `extend` computed, which is where GcBox<[T]> puts them;
+        // the vector forgets the elements (length 0) as they are moved.
         unsafe {
+            v.set_len(0);
+            let src = v.as_ptr();
             let fat = ptr::slice_from_raw_parts_mut(place.header.as_ptr().cast::<T>(), len)
                 as *mut GcBox<[T]>;
             let values = ptr::addr_of_mut!((*fat).value).cast::<T>();
@@ -592,14 +614,8 @@ impl<T: Trace + 'static> From<Vec<T>> for Gc<[T]> {
     /// let s: Gc<[i32]> = Gc::from(vec![1, 2, 3]);
     /// assert_eq!(&*s, &[1, 2, 3]);
     /// ```
-    fn from(mut v: Vec<T>) -> Gc<[T]> {
-        let len = v.len();
-        // SAFETY: the elements are moved into the object; the vector forgets
-        // them by having its length set to 0 before it is dropped.
-        unsafe {
-            v.set_len(0);
-            Gc::copy_from_slice_raw(v.as_ptr(), len)
-        }
+    fn from(v: Vec<T>) -> Gc<[T]> {
+        Gc::move_from_vec(v)
     }
 }
 

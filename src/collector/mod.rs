@@ -30,6 +30,9 @@ use std::time::Duration;
 /// stack); more than that is returned after the collection that needed it.
 const SCRATCH_KEPT: usize = 256 * 1024;
 
+/// Most full collections run at thread exit (see `collect_at_exit`).
+const EXIT_COLLECTIONS: usize = 16;
+
 /// Number of collectable generations (young, middle, old).
 pub(crate) const GENERATIONS: usize = 3;
 const OLD: usize = 2;
@@ -352,7 +355,14 @@ impl Collector {
             // SAFETY: no collection is running at thread exit; no user code
             // runs while the lists move.
             unsafe { self.move_generation(crate::heap::pool::FROZEN, OLD) };
-            self.collect_with_callbacks(OLD)
+            // Destructors and finalizers run by one collection may create new
+            // cycles; collect again while that keeps happening (bounded, in
+            // case a destructor recreates garbage forever).
+            for _ in 0..EXIT_COLLECTIONS {
+                if self.collect_with_callbacks(OLD) == 0 {
+                    break;
+                }
+            }
         }));
         if result.is_err() {
             eprintln!("gengc: a panic in a finalizer or destructor during the thread-exit collection was ignored");

@@ -230,6 +230,11 @@ impl Drop for HeapOwner {
 
 thread_local! {
     static HEAP: HeapOwner = HeapOwner { heap: HeapState::new() };
+    /// The heap while its own destructor tears it down: `HEAP` is no longer
+    /// accessible then, but the exit collection runs user code whose new
+    /// objects must still be tracked (to be collected by that teardown).
+    /// A const `Cell` without `Drop` stays accessible during thread exit.
+    static TEARING_DOWN: Cell<*const HeapState> = const { Cell::new(std::ptr::null()) };
 }
 
 /// The current thread's heap, or `None` once it has been torn down (from
@@ -239,7 +244,16 @@ pub(crate) fn current() -> Option<&'static HeapState> {
     // SAFETY: the heap lives until the thread-local is destroyed, and after
     // that it is either freed with no object left or leaked; callers use the
     // reference only within one call on this thread, before that point.
-    HEAP.try_with(|h| unsafe { &*h.heap.as_ptr() }).ok()
+    match HEAP.try_with(|h| unsafe { &*h.heap.as_ptr() }) {
+        Ok(heap) => Some(heap),
+        Err(_) => heap_being_torn_down(),
+    }
+}
+
+#[cold]
+fn heap_being_torn_down() -> Option<&'static HeapState> {
+    // SAFETY: set only while `teardown` runs, when the heap is alive.
+    TEARING_DOWN.with(|t| unsafe { t.get().as_ref() })
 }
 
 /// Runs `f` on the current heap; panics if it is gone.
@@ -585,16 +599,25 @@ impl Drop for DyingGuard {
                 let depth = heap.drop_depth.get() - 1;
                 heap.drop_depth.set(depth);
                 if depth == 0 && !(*heap.deferred.get()).is_empty() {
-                    drain_deferred(heap);
+                    if let Some(panic) = drain_deferred(heap) {
+                        // Already unwinding (this death's own drop panicked):
+                        // a second panic would abort; that one is dropped.
+                        if !std::thread::panicking() {
+                            std::panic::resume_unwind(panic);
+                        }
+                    }
                 }
             }
         }
     }
 }
 
-/// Runs the value drops the trashcan deferred, iteratively.
+/// Runs the value drops the trashcan deferred, iteratively. A panic in one
+/// of them does not strand the others: every deferred death completes, and
+/// the first panic is returned for the caller to resume.
 #[cold]
-unsafe fn drain_deferred(heap: &'static HeapState) {
+#[must_use]
+unsafe fn drain_deferred(heap: &'static HeapState) -> Option<Box<dyn std::any::Any + Send>> {
     /// Keeps the depth above zero while draining, so the guards of the
     /// drained objects do not start a nested drain (that would recurse once
     /// per deferred object), even if a drop panics.
@@ -609,16 +632,23 @@ unsafe fn drain_deferred(heap: &'static HeapState) {
     // SAFETY: the deferred list is only touched here and in `begin_death`,
     // each time through a borrow that ends before any user code runs.
     let pop = || unsafe { (*heap.deferred.get()).pop() };
+    let mut first_panic = None;
     while let Some(obj) = pop() {
         heap.drop_depth.set(heap.drop_depth.get() + 1);
-        let guard = DyingGuard {
-            obj,
-            heap: Some(heap),
-        };
-        // SAFETY: deferred objects are dead, untracked and erasable.
-        unsafe { finish_value(obj) };
-        drop(guard);
+        let death = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let guard = DyingGuard {
+                obj,
+                heap: Some(heap),
+            };
+            // SAFETY: deferred objects are dead, untracked and erasable.
+            unsafe { finish_value(obj) };
+            drop(guard);
+        }));
+        if let Err(panic) = death {
+            first_panic.get_or_insert(panic);
+        }
     }
+    first_panic
 }
 
 /// The last `Weak` of a box whose value is already gone was dropped.
@@ -641,7 +671,9 @@ pub(crate) unsafe fn weak_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
 unsafe fn teardown(heap: NonNull<HeapState>) {
     // SAFETY: the heap is live until this function frees it.
     let h = unsafe { heap.as_ref() };
+    TEARING_DOWN.with(|t| t.set(heap.as_ptr()));
     h.collector.collect_at_exit();
+    TEARING_DOWN.with(|t| t.set(std::ptr::null()));
     // SAFETY: no user code runs from here on.
     unsafe {
         let chains: Vec<_> = h.registry_mut().chains().collect();

@@ -14,6 +14,8 @@
 ///   (rust-cc-benchmarks' binary trees with parent pointers).
 /// - `Multi`: `{ refs: RefCell<Vec<P>> }` (dumpster's `Multiref`).
 /// - `Graph`: `{ label: String, edges: RefCell<Vec<P>> }` (the stress test).
+/// - `Blob<N>`: `[u64; N]`, an `8 * N`-byte value that owns no pointer
+///   (allocation throughput by object size).
 ///
 /// For `Rc`, every edge that may close a cycle (`link_close`,
 /// `link_set_prev`, the `PTree` parent, `Multi`/`Graph` edges) is an
@@ -67,6 +69,11 @@ pub trait Lib: 'static {
     fn graph(label: String) -> Self::Graph;
     fn graph_push(from: &Self::Graph, to: &Self::Graph);
 
+    /// An `8 * N`-byte value owning no pointer (each library's leaf type:
+    /// untracked where the library distinguishes).
+    type Blob<const N: usize>;
+    fn blob<const N: usize>(v: u64) -> Self::Blob<N>;
+
     /// A full collection (no-op for `Rc`).
     fn collect();
     /// For collectors that only examine candidates (rust-cc, dumpster,
@@ -94,6 +101,12 @@ macro_rules! rc_like_lib {
             #[inline]
             fn leaf_get(l: &Self::Leaf) -> u64 {
                 l.0[0]
+            }
+
+            type Blob<const N: usize> = $P<Blob<N>>;
+            #[inline]
+            fn blob<const N: usize>(v: u64) -> Self::Blob<N> {
+                $P::new(Blob([v; N]))
             }
 
             type Tree = $P<TreeNode>;

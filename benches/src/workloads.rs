@@ -14,6 +14,17 @@ pub fn alloc_drop<L: Lib>(n: usize) {
     }
 }
 
+/// Allocates `n` values of `8 * N` bytes into `buf` (all live at once), then
+/// drops them all. `buf` keeps its capacity between calls, so only the
+/// library allocates.
+#[inline(never)]
+pub fn alloc_batch<L: Lib, const N: usize>(buf: &mut Vec<L::Blob<N>>, n: usize) {
+    for i in 0..n {
+        buf.push(L::blob::<N>(i as u64));
+    }
+    buf.clear();
+}
+
 /// `n` times: clone `h` and drop the clone.
 #[inline(never)]
 pub fn clone_drop<L: Lib>(h: &L::Leaf, n: usize) {

@@ -7,6 +7,10 @@ use gengc_benches::{for_each_lib, on_big_stack, workloads as w, Lib};
 
 fn answers<L: Lib>(out: &mut Vec<(&'static str, String)>) {
     let leaf = L::leaf(7);
+    let mut small: Vec<L::Blob<62>> = Vec::new();
+    let mut large: Vec<L::Blob<512>> = Vec::new();
+    w::alloc_batch::<L, 62>(&mut small, 100);
+    w::alloc_batch::<L, 512>(&mut large, 100);
     w::alloc_drop::<L>(100);
     w::clone_drop::<L>(&leaf, 100);
     assert_eq!(L::leaf_get(&leaf), 7);

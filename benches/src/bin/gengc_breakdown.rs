@@ -45,10 +45,14 @@ fn run(name: &str, f: &dyn Fn() -> Box<dyn std::any::Any>) {
     gengc::gc::enable();
 }
 
+fn header() {
+    println!("| workload | auto gc | wall | collections young / middle / old | pause |");
+    println!("|---|---|---|---|---|");
+}
+
 fn main() {
     on_big_stack(|| {
-        println!("| workload | auto gc | wall | collections young / middle / old | pause |");
-        println!("|---|---|---|---|---|");
+        header();
         run("tree_1m build", &|| Box::new(w::build_tree::<G>(w::TREE_1M_DEPTH)));
         gengc::gc::disable();
         let t = Instant::now();
@@ -67,6 +71,7 @@ fn main() {
             walk.as_secs_f64() * 1e3,
             dropped.as_secs_f64() * 1e3
         );
+        header();
         run("tree_1m (build+walk+drop+collect)", &|| Box::new(w::tree_1m::<G>()));
         run("rings 10k x 100 (build+drop+collect)", &|| {
             let r = w::build_rings::<G>(10_000, 100);
@@ -101,6 +106,7 @@ fn main() {
             drop(heap);
         }
         println!();
+        header();
         run("binary_trees(11)", &|| {
             Box::new(black_box(w::binary_trees::<G>(11)))
         });

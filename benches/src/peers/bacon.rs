@@ -13,6 +13,11 @@ impl Trace for Leaf {
     fn trace(&self, _: &mut Tracer) {}
 }
 
+pub struct Blob<const N: usize>(pub [u64; N]);
+impl<const N: usize> Trace for Blob<N> {
+    fn trace(&self, _: &mut Tracer) {}
+}
+
 pub struct TreeNode {
     left: Option<Cc<TreeNode>>,
     right: Option<Cc<TreeNode>>,

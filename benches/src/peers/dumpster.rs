@@ -13,6 +13,9 @@ pub struct DumpsterLib;
 pub struct Leaf(pub [u64; 5]);
 
 #[derive(Trace)]
+pub struct Blob<const N: usize>(pub [u64; N]);
+
+#[derive(Trace)]
 pub struct TreeNode {
     left: Option<Gc<TreeNode>>,
     right: Option<Gc<TreeNode>>,

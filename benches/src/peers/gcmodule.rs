@@ -17,6 +17,13 @@ impl Trace for Leaf {
     }
 }
 
+pub struct Blob<const N: usize>(pub [u64; N]);
+impl<const N: usize> Trace for Blob<N> {
+    fn is_type_tracked() -> bool {
+        false
+    }
+}
+
 pub struct TreeNode {
     left: Option<Cc<TreeNode>>,
     right: Option<Cc<TreeNode>>,

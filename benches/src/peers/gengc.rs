@@ -9,6 +9,10 @@ pub struct GengcLib;
 #[derive(Trace)]
 pub struct Leaf(pub [u64; 5]);
 
+/// `8 * N` bytes, no pointer: untracked.
+#[derive(Trace)]
+pub struct Blob<const N: usize>(pub [u64; N]);
+
 #[derive(Trace)]
 pub struct TreeNode {
     left: Option<Gc<TreeNode>>,

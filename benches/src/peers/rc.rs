@@ -11,6 +11,8 @@ pub struct RcLib;
 
 pub struct Leaf(pub [u64; 5]);
 
+pub struct Blob<const N: usize>(pub [u64; N]);
+
 pub struct TreeNode {
     left: Option<Rc<TreeNode>>,
     right: Option<Rc<TreeNode>>,
@@ -51,6 +53,12 @@ impl Lib for RcLib {
     #[inline]
     fn leaf_get(l: &Self::Leaf) -> u64 {
         l.0[0]
+    }
+
+    type Blob<const N: usize> = Rc<Blob<N>>;
+    #[inline]
+    fn blob<const N: usize>(v: u64) -> Self::Blob<N> {
+        Rc::new(Blob([v; N]))
     }
 
     type Tree = Rc<TreeNode>;

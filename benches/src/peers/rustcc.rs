@@ -12,6 +12,9 @@ pub struct RustCcLib;
 pub struct Leaf(pub [u64; 5]);
 
 #[derive(Trace, Finalize)]
+pub struct Blob<const N: usize>(pub [u64; N]);
+
+#[derive(Trace, Finalize)]
 pub struct TreeNode {
     left: Option<Cc<TreeNode>>,
     right: Option<Cc<TreeNode>>,

@@ -15,6 +15,9 @@ pub struct RustGcLib;
 pub struct Leaf(pub [u64; 5]);
 
 #[derive(Trace, Finalize)]
+pub struct Blob<const N: usize>(pub [u64; N]);
+
+#[derive(Trace, Finalize)]
 pub struct TreeNode {
     left: Option<Gc<TreeNode>>,
     right: Option<Gc<TreeNode>>,
@@ -57,6 +60,12 @@ impl Lib for RustGcLib {
     #[inline]
     fn leaf_get(l: &Self::Leaf) -> u64 {
         l.0[0]
+    }
+
+    type Blob<const N: usize> = Gc<Blob<N>>;
+    #[inline]
+    fn blob<const N: usize>(v: u64) -> Self::Blob<N> {
+        Gc::new(Blob([v; N]))
     }
 
     type Tree = Gc<TreeNode>;

@@ -223,7 +223,7 @@ impl<T: Trace + 'static> Gc<T> {
         let obj = this.obj();
         // SAFETY: forwarded to the caller; no user code runs.
         unsafe {
-            heap::untrack(obj);
+            let _ = heap::untrack(obj);
             let h = this.header();
             h.set_strong(0);
             if h.dec_weak() == 0 {

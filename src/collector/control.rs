@@ -505,7 +505,7 @@ pub fn referents<T: ?Sized>(gc: &Gc<T>) -> Vec<AnyGc> {
     // SAFETY: holding `&Gc` means no `&mut T` lent by `get_mut` is live (it
     // borrowed this very handle, the only one), so the value may be read.
     unsafe {
-        obj.header().clear_flag(crate::heap::header::FLAG_MUT_LENT);
+        obj.header().end_mut_lend();
         erase_all(trace_targets(obj))
     }
 }

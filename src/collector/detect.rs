@@ -64,16 +64,29 @@ use std::ptr::NonNull;
 pub(super) unsafe fn external_refs(obj: ObjRef, held: u32) -> u32 {
     match gc_refs_slot(obj) {
         // SAFETY: forwarded to the caller.
-        Some(slot) if unsafe { *slot } < REACHABLE => {
-            let strong = unsafe { obj.header().strong() } - held;
-            let internal = unsafe { *slot };
-            debug_assert!(
-                internal <= strong,
-                "gengc: a Trace impl visited a Gc more often than it owns it"
-            );
-            strong.saturating_sub(internal)
+        Some(slot) => unsafe { external_refs_at(obj, slot, held) },
+        None => 0,
+    }
+}
+
+/// [`external_refs`] when the object's slot is already known.
+///
+/// # Safety
+/// `obj` must be alive and `slot` its scratch slot.
+#[inline(always)]
+unsafe fn external_refs_at(obj: ObjRef, slot: *mut u32, held: u32) -> u32 {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        let internal = *slot;
+        if internal >= REACHABLE {
+            return 0;
         }
-        _ => 0,
+        let strong = obj.header().strong() - held;
+        debug_assert!(
+            internal <= strong,
+            "gengc: a Trace impl visited a Gc more often than it owns it"
+        );
+        strong.saturating_sub(internal)
     }
 }
 
@@ -199,7 +212,7 @@ impl Collector {
                 lent.retain(|&obj| {
                     let fully_internal = external_refs(obj, 0) == 0;
                     if fully_internal {
-                        obj.header().clear_flag(FLAG_MUT_LENT);
+                        obj.header().end_mut_lend();
                         obj.trace(&mut Tracer {
                             visitor: &mut visitor,
                         });
@@ -225,8 +238,7 @@ impl Collector {
             let mut visitor = Visitor::new(Mode::Mark);
             visitor.stack = std::mem::take(&mut self.scratch().stack);
             self.for_each_in_set(|obj, vtable, meta, slot| {
-                let internal = *slot;
-                if internal < REACHABLE && obj.header().strong() > internal {
+                if external_refs_at(obj, slot, 0) > 0 {
                     *slot = REACHABLE;
                     // Still lent: reachable but unreadable; the references it
                     // holds were never counted, so its targets are roots too.

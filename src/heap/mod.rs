@@ -366,27 +366,32 @@ pub(crate) unsafe fn commit(place: Placement) {
 }
 
 /// Takes an object out of the collector's generations (it is dying or its
-/// value is being moved out).
+/// value is being moved out). Returns its heap if its type is tracked
+/// (`None` for leaf types and heapless objects).
 ///
 /// # Safety
 /// The object's block must be allocated.
 #[inline(always)]
-pub(crate) unsafe fn untrack(obj: ObjRef) {
+pub(crate) unsafe fn untrack(obj: ObjRef) -> Option<&'static HeapState> {
     // SAFETY: pool/large headers and the heap outlive allocated blocks.
     unsafe {
         if obj.is_large() {
             let large = obj.large();
             let heap = (*large.as_ptr()).heap;
-            if !heap.is_null() {
-                (*heap).collector.untrack_large(large);
+            if heap.is_null() || !(*(*large.as_ptr()).chain).tracked {
+                return None;
             }
+            (*heap).collector.untrack_large(large);
+            Some(&*heap)
         } else {
             let pool = obj.pool();
-            if (*pool.as_ptr()).tracked {
-                let heap = (*pool.as_ptr()).heap.as_ref();
-                heap.collector
-                    .untrack_pooled(pool, Pool::index_of(pool, obj.header_ptr().as_ptr().cast()));
+            if !(*pool.as_ptr()).tracked {
+                return None;
             }
+            let heap = (*pool.as_ptr()).heap.as_ref();
+            let index = Pool::index_of(pool, obj.header_ptr().as_ptr().cast());
+            heap.collector.untrack_pooled(pool, index);
+            Some(heap)
         }
     }
 }
@@ -448,20 +453,8 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
         let Some(guard) = begin_death(obj) else {
             return;
         };
-        let b = ptr.as_ptr();
-        let h = &(*b).header;
-        if !h.has_flag(FLAG_DROPPED) {
-            let value = std::ptr::addr_of_mut!((*b).value);
-            if !h.has_flag(FLAG_FINALIZED) && needs_finalize(obj) {
-                h.set_flag(FLAG_FINALIZED);
-                // A panicking finalizer must not leak the value (and the
-                // references it owns): drop it while unwinding.
-                let on_unwind = OnUnwind(|| std::ptr::drop_in_place(value));
-                obj.finalize();
-                std::mem::forget(on_unwind);
-            }
-            std::ptr::drop_in_place(value);
-        }
+        let value = std::ptr::addr_of_mut!((*ptr.as_ptr()).value);
+        finalize_and_drop(obj, || std::ptr::drop_in_place(value));
         drop(guard);
     }
 }
@@ -508,17 +501,31 @@ pub(crate) unsafe fn needs_finalize(obj: ObjRef) -> bool {
 /// The object must be dead (strong 0), untracked and erasable.
 unsafe fn finish_value(obj: ObjRef) {
     // SAFETY: forwarded to the caller.
+    unsafe { finalize_and_drop(obj, || obj.drop_value()) }
+}
+
+/// Runs the finalizer (once, if the type has one), then `drop_value`,
+/// unless the value was already dropped. A panicking finalizer still gets
+/// the value dropped, while unwinding, so what it owns is not leaked.
+///
+/// # Safety
+/// The object must be dead (strong 0) and untracked; `drop_value` must drop
+/// its value.
+#[inline(always)]
+unsafe fn finalize_and_drop(obj: ObjRef, mut drop_value: impl FnMut()) {
+    // SAFETY: forwarded to the caller.
     unsafe {
         let h = obj.header();
-        if !h.has_flag(FLAG_DROPPED) {
-            if !h.has_flag(FLAG_FINALIZED) && needs_finalize(obj) {
-                h.set_flag(FLAG_FINALIZED);
-                let on_unwind = OnUnwind(|| obj.drop_value());
-                obj.finalize();
-                std::mem::forget(on_unwind);
-            }
-            obj.drop_value();
+        if h.has_flag(FLAG_DROPPED) {
+            return;
         }
+        if !h.has_flag(FLAG_FINALIZED) && needs_finalize(obj) {
+            h.set_flag(FLAG_FINALIZED);
+            let on_unwind = OnUnwind(&mut drop_value);
+            obj.finalize();
+            std::mem::forget(on_unwind);
+        }
+        drop_value();
     }
 }
 
@@ -546,26 +553,7 @@ impl<F: FnMut()> Drop for OnUnwind<F> {
 unsafe fn begin_death(obj: ObjRef) -> Option<DyingGuard> {
     // SAFETY: forwarded to the caller.
     unsafe {
-        let heap = if obj.is_large() {
-            let large = obj.large();
-            let heap = (*large.as_ptr()).heap;
-            if heap.is_null() || !(*(*large.as_ptr()).chain).tracked {
-                None
-            } else {
-                (*heap).collector.untrack_large(large);
-                Some(&*heap)
-            }
-        } else {
-            let pool = obj.pool();
-            if (*pool.as_ptr()).tracked {
-                let heap = (*pool.as_ptr()).heap.as_ref();
-                let index = Pool::index_of(pool, obj.header_ptr().as_ptr().cast());
-                heap.collector.untrack_pooled(pool, index);
-                Some(heap)
-            } else {
-                None
-            }
-        };
+        let heap = untrack(obj);
         if let Some(heap) = heap {
             let depth = heap.drop_depth.get();
             if depth >= TRASHCAN_DEPTH && obj.is_erasable() {

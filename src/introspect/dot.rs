@@ -41,7 +41,7 @@ use super::{generation_name, object_bytes};
 use crate::any::AnyGc;
 use crate::collector::control::trace_targets;
 use crate::collector::Collector;
-use crate::heap::header::{FLAG_DROPPED, FLAG_MUT_LENT};
+use crate::heap::header::FLAG_DROPPED;
 use crate::heap::object::ObjRef;
 use crate::heap::pool::FROZEN;
 use crate::heap::with_heap;
@@ -131,7 +131,7 @@ impl<'a> Options<'a> {
         // Borrowing this handle proves that no `&mut` lent by `Gc::get_mut`
         // (which borrows the only handle mutably) is live, as in
         // `gc::referents`: the value may be read.
-        gc.header().clear_flag(FLAG_MUT_LENT);
+        gc.header().end_mut_lend();
         self.roots.push(gc.obj());
         self
     }
@@ -151,7 +151,7 @@ impl<'a> Options<'a> {
             // As in `root`: if this `AnyGc` is the object's only handle, no
             // `Gc` exists whose `&mut` could be lent.
             // SAFETY: the handle keeps the block allocated.
-            unsafe { r.obj().header().clear_flag(FLAG_MUT_LENT) };
+            unsafe { r.obj().header().end_mut_lend() };
             self.roots.push(r.obj());
         }
         self

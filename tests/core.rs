@@ -9,11 +9,8 @@ use gengc::{coerce_gc, memory_report, Gc, Trace, Tracer, Weak};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-fn run<F: FnOnce() + Send + 'static>(f: F) {
-    if let Err(panic) = std::thread::spawn(f).join() {
-        std::panic::resume_unwind(panic);
-    }
-}
+mod common;
+use common::run;
 
 /// Counts drops into a shared counter. A leaf: it owns no `Gc`.
 struct DropCount(Rc<Cell<usize>>);

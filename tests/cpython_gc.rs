@@ -24,12 +24,8 @@ use std::thread::LocalKey;
 // Helpers
 // ---------------------------------------------------------------------------
 
-/// Runs a test body on a fresh thread (fresh heap), propagating its panic.
-fn run<F: FnOnce() + Send + 'static>(f: F) {
-    if let Err(panic) = std::thread::spawn(f).join() {
-        std::panic::resume_unwind(panic);
-    }
-}
+mod common;
+use common::run;
 
 /// Like `run`, with an explicit stack size.
 fn run_with_stack<F: FnOnce() + Send + 'static>(stack: usize, f: F) {

@@ -18,11 +18,8 @@
 use gengc::{gc, Finalize, Gc, Trace, Weak};
 use std::cell::{Cell, RefCell};
 
-fn run<F: FnOnce() + Send + 'static>(f: F) {
-    if let Err(panic) = std::thread::spawn(f).join() {
-        std::panic::resume_unwind(panic);
-    }
-}
+mod common;
+use common::run;
 
 thread_local! {
     /// Ids whose finalizer ran (CPython's `del_calls`).

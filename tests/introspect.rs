@@ -10,11 +10,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::mem::size_of;
 
-fn run<F: FnOnce() + Send + 'static>(f: F) {
-    if let Err(panic) = std::thread::spawn(f).join() {
-        std::panic::resume_unwind(panic);
-    }
-}
+mod common;
+use common::run;
 
 /// The pool block of a sized `T` (alignment ≤ 8): the 8-byte header and the
 /// value, rounded up to 8.

@@ -7,11 +7,8 @@ use gengc::{gc, Finalize, Gc, Trace, Tracer, Weak};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-fn run<F: FnOnce() + Send + 'static>(f: F) {
-    if let Err(panic) = std::thread::spawn(f).join() {
-        std::panic::resume_unwind(panic);
-    }
-}
+mod common;
+use common::run;
 
 thread_local! {
     static DROPS: Cell<usize> = const { Cell::new(0) };

@@ -40,12 +40,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-fn run<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
-    match std::thread::spawn(f).join() {
-        Ok(r) => r,
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
-}
+mod common;
+use common::run;
 
 fn message(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<String>()

@@ -26,11 +26,8 @@ use gengc::gc;
 use gengc::{coerce_gc, Finalize, Gc, Trace, Tracer, Weak};
 use std::cell::{Cell, RefCell};
 
-fn run<F: FnOnce() + Send + 'static>(f: F) {
-    if let Err(panic) = std::thread::spawn(f).join() {
-        std::panic::resume_unwind(panic);
-    }
-}
+mod common;
+use common::run;
 
 /// splitmix64.
 struct Rng(u64);

@@ -71,7 +71,10 @@ impl<T: Trace + 'static> Gc<T> {
                 header: Header::new_strong(place.flags()),
                 value,
             });
-            heap::commit(place);
+            // A leaf type is never tracked: skip even the pool's flag.
+            if T::needs_trace() {
+                heap::commit(place);
+            }
             Gc::from_inner(ptr)
         }
     }

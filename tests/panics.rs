@@ -1104,3 +1104,47 @@ fn panics_during_the_thread_exit_collection_are_contained() {
         assert_eq!(dropped.load(Ordering::SeqCst), 20, "{hook:?}");
     }
 }
+
+/// A leaf value (untracked, no finalizer) takes the short death path; a
+/// panic in its `Drop` must still return the block, or keep it for a `Weak`
+/// that still points at it.
+#[test]
+fn panicking_drop_of_a_leaf_still_frees_its_block() {
+    run(|| {
+        struct Bomb;
+        impl Drop for Bomb {
+            fn drop(&mut self) {
+                panic!("leaf drop");
+            }
+        }
+        // SAFETY: owns no Gc.
+        unsafe impl Trace for Bomb {
+            fn trace(&self, _: &mut Tracer<'_>) {}
+            fn needs_trace() -> bool {
+                false
+            }
+        }
+        let blocks = || gengc::memory_report().used_blocks();
+        let before = blocks();
+
+        let a = Gc::new(Bomb);
+        assert_eq!(blocks(), before + 1);
+        let p = catch_unwind(AssertUnwindSafe(|| drop(a))).unwrap_err();
+        assert_eq!(message(&*p), "leaf drop");
+        assert_eq!(blocks(), before, "the block went back to its pool");
+
+        let b = Gc::new(Bomb);
+        let w = Gc::downgrade(&b);
+        catch_unwind(AssertUnwindSafe(|| drop(b))).unwrap_err();
+        assert!(w.upgrade().is_none());
+        assert_eq!(blocks(), before + 1, "the Weak keeps the block");
+        drop(w);
+        assert_eq!(blocks(), before);
+
+        // The freed block is reused.
+        let c = Gc::new(Bomb);
+        assert_eq!(blocks(), before + 1);
+        catch_unwind(AssertUnwindSafe(|| drop(c))).unwrap_err();
+        assert_eq!(blocks(), before);
+    });
+}

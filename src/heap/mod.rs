@@ -449,6 +449,30 @@ unsafe fn free_large(obj: ObjRef) {
 pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: forwarded to the caller.
     unsafe {
+        let header = ptr.cast::<Header>();
+        if !header.as_ref().has_flag(FLAG_LARGE) {
+            let pool = Pool::of(header.as_ptr().cast());
+            if (*pool.as_ptr()).plain {
+                // Most deaths: a leaf value with no finalizer. No generation
+                // to leave, no trashcan (a leaf owns no `Gc`), no flag to set.
+                let block = PlainBlock { pool, header };
+                std::ptr::drop_in_place(std::ptr::addr_of_mut!((*ptr.as_ptr()).value));
+                block.release();
+                return;
+            }
+        }
+        dying_object(ptr);
+    }
+}
+
+/// The general death: tracked, finalizing and large objects.
+///
+/// # Safety
+/// As for [`strong_count_zero`].
+#[inline(never)]
+unsafe fn dying_object<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
+    // SAFETY: forwarded to the caller.
+    unsafe {
         let obj = ObjRef::of(ptr);
         let Some(guard) = begin_death(obj) else {
             return;
@@ -456,6 +480,37 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
         let value = std::ptr::addr_of_mut!((*ptr.as_ptr()).value);
         finalize_and_drop(obj, || std::ptr::drop_in_place(value));
         drop(guard);
+    }
+}
+
+/// The block of a plain object whose value is being dropped: released when
+/// the drop returns, or while unwinding if it panics.
+struct PlainBlock {
+    pool: NonNull<Pool>,
+    header: NonNull<Header>,
+}
+
+impl PlainBlock {
+    #[inline(always)]
+    fn release(self) {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: the value is gone and the strong count is zero, so only
+        // `Weak`s may still point at the block; the pool outlives it.
+        unsafe {
+            if this.header.as_ref().dec_weak() == 0 {
+                TypeChain::free(this.pool, this.header.cast());
+            }
+        }
+    }
+}
+
+impl Drop for PlainBlock {
+    fn drop(&mut self) {
+        PlainBlock {
+            pool: self.pool,
+            header: self.header,
+        }
+        .release();
     }
 }
 

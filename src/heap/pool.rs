@@ -80,6 +80,9 @@ pub(crate) struct Pool {
     pub(crate) tracked: bool,
     /// The type has a finalizer (copied from the chain, read on every death).
     pub(crate) needs_finalize: bool,
+    /// Neither tracked nor finalized: a death is just the value's drop and
+    /// the block's return (the fast path of `strong_count_zero`).
+    pub(crate) plain: bool,
     /// Index of the arena this pool was carved from.
     pub(crate) arena: u32,
     /// Blocks handed out and not yet freed.
@@ -124,6 +127,7 @@ impl Pool {
                 geometry,
                 tracked,
                 needs_finalize,
+                plain: !tracked && !needs_finalize,
                 arena,
                 used: 0,
                 bump: 0,

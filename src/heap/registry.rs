@@ -83,7 +83,12 @@ impl TypeChain {
         unsafe {
             let was_full = Pool::is_full(pool);
             Pool::push(pool, block);
-            if was_full || (*pool.as_ptr()).used == 0 {
+            // Checked inline: a pool emptied by a temporary's death is the
+            // common case (alloc-drop loops), and it usually stays.
+            if was_full
+                || ((*pool.as_ptr()).used == 0
+                    && (*(*pool.as_ptr()).chain.as_ptr()).partial_count > 1)
+            {
                 TypeChain::pool_changed_state(pool, was_full);
             }
         }

@@ -69,7 +69,12 @@ pub fn collect_generation(generation: usize) -> usize {
         generation < GENERATIONS,
         "gengc: generation {generation} does not exist (0, 1 or 2)"
     );
-    with_heap(|h| h.collector().collect_with_callbacks(generation))
+    with_heap(|h| {
+        let collected = h.collector().collect_with_callbacks(generation);
+        // SAFETY: the arena set runs no user code; no borrow of it is live.
+        unsafe { h.arenas_mut() }.return_expired_spares();
+        collected
+    })
 }
 
 /// Turns automatic collection on (the default).

@@ -26,6 +26,9 @@ pub struct SizeClassReport {
 pub struct MemoryReport {
     /// Arenas held from the system (1 MiB each).
     pub arenas: usize,
+    /// Of those, arenas with every pool free, kept mapped for reuse: at
+    /// most one stays longer than 1 s unused.
+    pub spare_arenas: usize,
     /// Pools in use by some type (16 KiB each).
     pub pools: usize,
     /// One row per block size in use, ascending.
@@ -100,6 +103,7 @@ pub fn memory_report() -> MemoryReport {
     let (large_objects, large_bytes) = heap.large_totals();
     MemoryReport {
         arenas: arenas.arena_count(),
+        spare_arenas: arenas.spare_count(),
         pools: arenas.pools_in_use(),
         size_classes: classes.into_values().collect(),
         bytes_in_use,
@@ -112,9 +116,10 @@ impl fmt::Display for MemoryReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "gengc heap: {} arenas x {} KiB ({} pools of {} KiB each), {} pools in use",
+            "gengc heap: {} arenas x {} KiB ({} spare; {} pools of {} KiB each), {} pools in use",
             self.arenas,
             ARENA_SIZE / 1024,
+            self.spare_arenas,
             POOLS_PER_ARENA,
             POOL_SIZE / 1024,
             self.pools

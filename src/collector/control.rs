@@ -246,11 +246,11 @@ pub fn unfreeze() {
 /// assert_eq!(gengc::gc::freeze_count(), 0);
 /// ```
 pub fn freeze_count() -> usize {
-    with_heap(|h| h.collector().tracked[FROZEN].get())
+    with_heap(|h| h.collector().tracked_in(FROZEN))
 }
 
 /// The number of objects tracked by the collector in each generation
-/// (young, middle, old), frozen ones excluded.
+/// (young, middle, old), frozen ones excluded. Counted when asked: O(pools).
 ///
 /// ```
 /// use gengc::{gc, Gc};
@@ -261,8 +261,8 @@ pub fn freeze_count() -> usize {
 /// ```
 pub fn generation_sizes() -> (usize, usize, usize) {
     with_heap(|h| {
-        let t = &h.collector().tracked;
-        (t[0].get(), t[1].get(), t[2].get())
+        let c = h.collector();
+        (c.tracked_in(0), c.tracked_in(1), c.tracked_in(2))
     })
 }
 
@@ -636,8 +636,6 @@ impl Collector {
                 std::mem::replace(self.large_list(from), crate::heap::large::LargeList::new());
             self.large_list(to).append(&mut moved, to as u8);
         }
-        self.tracked[to].set(self.tracked[to].get() + self.tracked[from].get());
-        self.tracked[from].set(0);
     }
 }
 
@@ -653,17 +651,16 @@ fn stats_line(line: std::fmt::Arguments<'_>) {
 
 /// `DebugFlags::STATS` output at the start of a collection.
 pub(super) fn report_start(c: &Collector, g: usize) {
-    let t = &c.tracked;
     stats_line(format_args!("gc: collecting generation {g}..."));
     stats_line(format_args!(
         "gc: objects in each generation: {} {} {}",
-        t[0].get(),
-        t[1].get(),
-        t[2].get()
+        c.tracked_in(0),
+        c.tracked_in(1),
+        c.tracked_in(2)
     ));
     stats_line(format_args!(
         "gc: objects in permanent generation: {}",
-        t[FROZEN].get()
+        c.tracked_in(FROZEN)
     ));
 }
 

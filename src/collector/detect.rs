@@ -307,12 +307,9 @@ impl Collector {
                                 unreachable.push(ObjRef::new(Pool::block(pool, i).cast(), false));
                             }
                         }
-                        let moved = (*bits.add(w)).count_ones() as usize;
-                        self.tracked[gen].set(self.tracked[gen].get() - moved);
                         *bits.add(w) = 0;
                         *dest_bits.add(w) |= survivors;
                         let n = survivors.count_ones() as usize;
-                        self.tracked[dest].set(self.tracked[dest].get() + n);
                         pool_survivors += n;
                     }
                 }
@@ -326,10 +323,8 @@ impl Collector {
                 while let Some(l) = NonNull::new(cur) {
                     cur = (*l.as_ptr()).next;
                     self.large_list(gen).remove(l);
-                    self.tracked[gen].set(self.tracked[gen].get() - 1);
                     if (*l.as_ptr()).gc_refs == REACHABLE {
                         self.large_list(dest).push(l, dest as u8);
-                        self.tracked[dest].set(self.tracked[dest].get() + 1);
                         survivors_total += 1;
                     } else {
                         unreachable.push(ObjRef::new(LargeHeader::object(l), true));

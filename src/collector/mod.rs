@@ -19,7 +19,7 @@ pub(crate) mod visit;
 use crate::any::AnyGc;
 use crate::heap::large::{LargeHeader, LargeList, NOT_IN_SET};
 use crate::heap::object::ObjRef;
-use crate::heap::pool::{clear_bit, set_bit, test_bit, Pool, GEN_BITMAPS, NOT_LISTED};
+use crate::heap::pool::{set_bit, test_bit, Pool, GEN_BITMAPS, NOT_LISTED};
 use control::{CallbackPhase, CollectionInfo, GenerationStats};
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::ptr::NonNull;
@@ -47,8 +47,6 @@ pub(crate) struct Collector {
     pools: [UnsafeCell<Vec<NonNull<Pool>>>; GEN_BITMAPS],
     /// Large tracked objects, one list per generation (and frozen).
     large: [UnsafeCell<LargeList>; GEN_BITMAPS],
-    /// Tracked objects per generation (and frozen).
-    tracked: [Cell<usize>; GEN_BITMAPS],
     /// CPython's counts: `count[0]` = tracked allocations minus deallocations
     /// since the last young collection; `count[g]` = collections of `g - 1`
     /// since the last collection of `g`.
@@ -93,7 +91,6 @@ impl Collector {
         Collector {
             pools: Default::default(),
             large: [const { UnsafeCell::new(LargeList::new()) }; GEN_BITMAPS],
-            tracked: Default::default(),
             count: Default::default(),
             threshold: [Cell::new(2000), Cell::new(10), Cell::new(10)],
             trigger_at: Cell::new(2000),
@@ -193,7 +190,6 @@ impl Collector {
             set_bit(Pool::gen_bitmap(pool, 0), index);
             self.list_pool(0, pool);
         }
-        self.tracked[0].set(self.tracked[0].get() + 1);
         self.count[0].set(self.count[0].get() + 1);
     }
 
@@ -203,18 +199,44 @@ impl Collector {
     /// Block `index` of `pool` must be allocated.
     #[inline(always)]
     pub(crate) unsafe fn untrack_pooled(&self, pool: NonNull<Pool>, index: u32) {
-        for g in 0..GEN_BITMAPS {
-            let bitmap = Pool::gen_bitmap(pool, g);
-            // SAFETY: the pool is tracked, so it has generation bitmaps.
-            unsafe {
-                if test_bit(bitmap, index) {
-                    clear_bit(bitmap, index);
-                    self.tracked[g].set(self.tracked[g].get() - 1);
-                    let c = self.count[0].get();
-                    self.count[0].set(c.saturating_sub(1));
-                    return;
-                }
+        // Clears the bit in all four bitmaps rather than searching for the
+        // one that holds it: no branch on the generation, and no per-
+        // generation total to keep (`tracked_in` counts when asked).
+        // SAFETY: the pool is tracked, so it has GEN_BITMAPS bitmaps of
+        // `words` words, and `index` is one of its blocks.
+        let was_tracked = unsafe {
+            let words = (*pool.as_ptr()).geometry.words as usize;
+            let word = Pool::gen_bitmap(pool, 0).add(index as usize / 64);
+            let bit = 1u64 << (index % 64);
+            let mut any = 0;
+            for g in 0..GEN_BITMAPS {
+                let w = word.add(g * words);
+                any |= *w;
+                *w &= !bit;
             }
+            any & bit != 0
+        };
+        if was_tracked {
+            let c = self.count[0].get();
+            self.count[0].set(c.saturating_sub(1));
+        }
+    }
+
+    /// Objects tracked in generation `g` (3: frozen). O(pools of `g`).
+    pub(crate) fn tracked_in(&self, g: usize) -> usize {
+        // SAFETY: the lists are only read; no user code runs.
+        unsafe {
+            let pooled: usize = self
+                .pool_list(g)
+                .iter()
+                .map(|&pool| {
+                    let bits = Pool::gen_bitmap(pool, g);
+                    (0..(*pool.as_ptr()).geometry.words as usize)
+                        .map(|w| (*bits.add(w)).count_ones() as usize)
+                        .sum::<usize>()
+                })
+                .sum();
+            pooled + self.large_list(g).len
         }
     }
 
@@ -223,7 +245,6 @@ impl Collector {
     pub(crate) unsafe fn track_large(&self, large: NonNull<LargeHeader>) {
         // SAFETY: forwarded to the caller.
         unsafe { self.large_list(0).push(large, 0) };
-        self.tracked[0].set(self.tracked[0].get() + 1);
         self.count[0].set(self.count[0].get() + 1);
     }
 
@@ -237,7 +258,6 @@ impl Collector {
                 return;
             }
             self.large_list(g as usize).remove(large);
-            self.tracked[g as usize].set(self.tracked[g as usize].get() - 1);
         }
         let c = self.count[0].get();
         self.count[0].set(c.saturating_sub(1));
@@ -262,7 +282,6 @@ impl Collector {
                 self.list_pool(g, pool);
             }
         }
-        self.tracked[g].set(self.tracked[g].get() + 1);
     }
 
     /// Which generation a tracked object is in (`None` if untracked).

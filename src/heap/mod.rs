@@ -23,7 +23,7 @@ use arena::ArenaSet;
 use header::{GcBox, Header, FLAG_DROPPED, FLAG_FINALIZED, FLAG_LARGE};
 use large::{is_small, LargeHeader};
 use object::{is_large_box, ObjRef};
-use pool::Pool;
+use pool::{Death, Pool};
 use registry::{ChainKey, Registry, TypeChain};
 use std::alloc::Layout;
 use std::any::TypeId;
@@ -450,15 +450,40 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: forwarded to the caller.
     unsafe {
         let header = ptr.cast::<Header>();
-        if !header.as_ref().has_flag(FLAG_LARGE) {
+        // Large objects, and values the collector already dropped (garbage
+        // being released), take the general path.
+        if !header.as_ref().has_flag(FLAG_LARGE | FLAG_DROPPED) {
             let pool = Pool::of(header.as_ptr().cast());
-            if (*pool.as_ptr()).plain {
-                // Most deaths: a leaf value with no finalizer. No generation
-                // to leave, no trashcan (a leaf owns no `Gc`), no flag to set.
-                let block = PlainBlock { pool, header };
-                std::ptr::drop_in_place(std::ptr::addr_of_mut!((*ptr.as_ptr()).value));
-                block.release();
-                return;
+            let value = std::ptr::addr_of_mut!((*ptr.as_ptr()).value);
+            match (*pool.as_ptr()).death {
+                Death::Plain => {
+                    // Most deaths: a leaf value with no finalizer. No
+                    // generation to leave, no trashcan (a leaf owns no
+                    // `Gc`), no flag to set.
+                    let block = PlainBlock { pool, header };
+                    std::ptr::drop_in_place(value);
+                    block.release();
+                    return;
+                }
+                Death::Tracked => {
+                    let heap = (*pool.as_ptr()).heap.as_ref();
+                    heap.collector
+                        .untrack_pooled(pool, Pool::index_of(pool, header.as_ptr().cast()));
+                    let depth = heap.drop_depth.get();
+                    if depth >= TRASHCAN_DEPTH {
+                        (*heap.deferred.get()).push(ObjRef::new(header, false));
+                        return;
+                    }
+                    heap.drop_depth.set(depth + 1);
+                    let guard = DyingGuard {
+                        obj: ObjRef::new(header, false),
+                        heap: Some(heap),
+                    };
+                    std::ptr::drop_in_place(value);
+                    guard.finish();
+                    return;
+                }
+                Death::Finalized => {}
             }
         }
         dying_object(ptr);
@@ -479,7 +504,7 @@ unsafe fn dying_object<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
         };
         let value = std::ptr::addr_of_mut!((*ptr.as_ptr()).value);
         finalize_and_drop(obj, || std::ptr::drop_in_place(value));
-        drop(guard);
+        guard.finish();
     }
 }
 
@@ -530,7 +555,7 @@ pub(crate) unsafe fn release_strong_erased(obj: ObjRef) {
             return;
         };
         finish_value(obj);
-        drop(guard);
+        guard.finish();
     }
 }
 
@@ -629,11 +654,22 @@ struct DyingGuard {
     heap: Option<&'static HeapState>,
 }
 
-impl Drop for DyingGuard {
+impl DyingGuard {
+    /// The death completed normally: finish it here, inline (the `Drop`
+    /// glue is an out-of-line call, and runs only on unwinding).
     #[inline(always)]
-    fn drop(&mut self) {
-        // SAFETY: the value is dropped (or abandoned by a panic) and the
-        // strong count is zero, so only `Weak`s may still refer to the block.
+    fn finish(self) {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: as for `Drop`.
+        unsafe { this.complete() }
+    }
+
+    /// # Safety
+    /// The value must be dropped (or abandoned by a panic) and the strong
+    /// count zero; called once.
+    #[inline(always)]
+    unsafe fn complete(&self) {
+        // SAFETY: only `Weak`s may still refer to the block.
         unsafe {
             if self.obj.header().dec_weak() == 0 {
                 free_block(self.obj);
@@ -652,6 +688,13 @@ impl Drop for DyingGuard {
                 }
             }
         }
+    }
+}
+
+impl Drop for DyingGuard {
+    fn drop(&mut self) {
+        // SAFETY: the guard is dropped once, after the value's drop.
+        unsafe { self.complete() }
     }
 }
 
@@ -685,7 +728,7 @@ unsafe fn drain_deferred(heap: &'static HeapState) -> Option<Box<dyn std::any::A
             };
             // SAFETY: deferred objects are dead, untracked and erasable.
             unsafe { finish_value(obj) };
-            drop(guard);
+            guard.finish();
         }));
         if let Err(panic) = death {
             first_panic.get_or_insert(panic);

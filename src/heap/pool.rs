@@ -72,6 +72,18 @@ impl PoolGeometry {
 }
 
 /// The header at the start of every pool; the bitmaps follow it directly.
+/// The kinds of death of pooled objects, by their type.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Death {
+    /// Untracked, no finalizer: drop the value, free the block.
+    Plain,
+    /// Tracked, no finalizer: leave the generation, drop the value under
+    /// the trashcan, free the block.
+    Tracked,
+    /// Has a finalizer: the general path.
+    Finalized,
+}
+
 #[repr(C)]
 pub(crate) struct Pool {
     pub(crate) chain: NonNull<TypeChain>,
@@ -80,9 +92,8 @@ pub(crate) struct Pool {
     pub(crate) tracked: bool,
     /// The type has a finalizer (copied from the chain, read on every death).
     pub(crate) needs_finalize: bool,
-    /// Neither tracked nor finalized: a death is just the value's drop and
-    /// the block's return (the fast path of `strong_count_zero`).
-    pub(crate) plain: bool,
+    /// How a death of one of its objects goes (see `strong_count_zero`).
+    pub(crate) death: Death,
     /// Index of the arena this pool was carved from.
     pub(crate) arena: u32,
     /// Blocks handed out and not yet freed.
@@ -127,7 +138,11 @@ impl Pool {
                 geometry,
                 tracked,
                 needs_finalize,
-                plain: !tracked && !needs_finalize,
+                death: match (tracked, needs_finalize) {
+                    (false, false) => Death::Plain,
+                    (true, false) => Death::Tracked,
+                    _ => Death::Finalized,
+                },
                 arena,
                 used: 0,
                 bump: 0,
@@ -266,14 +281,6 @@ impl Pool {
 pub(crate) unsafe fn set_bit(bitmap: *mut u64, index: u32) {
     // SAFETY: the caller guarantees the word exists.
     unsafe { *bitmap.add((index / 64) as usize) |= 1u64 << (index % 64) }
-}
-
-/// # Safety
-/// `bitmap` must have a word for `index`.
-#[inline(always)]
-pub(crate) unsafe fn clear_bit(bitmap: *mut u64, index: u32) {
-    // SAFETY: the caller guarantees the word exists.
-    unsafe { *bitmap.add((index / 64) as usize) &= !(1u64 << (index % 64)) }
 }
 
 /// # Safety

@@ -150,9 +150,10 @@ impl Collector {
             let s = self.scratch();
             let gens = s.set_gens;
             for &pool in &s.set_pools {
-                let vtable = (*(*pool.as_ptr()).chain.as_ptr()).vtable;
+                let vtable = (*pool.as_ptr()).vtable;
                 let scratch = (*pool.as_ptr()).scratch;
                 let words = (*pool.as_ptr()).geometry.words as usize;
+                let blocks = Pool::block_layout(pool);
                 for w in 0..words {
                     let mut word = 0;
                     for gen in 0..gens {
@@ -161,7 +162,7 @@ impl Collector {
                     while word != 0 {
                         let i = (w * 64) as u32 + word.trailing_zeros();
                         word &= word - 1;
-                        let obj = ObjRef::new(Pool::block(pool, i).cast(), false);
+                        let obj = ObjRef::new(blocks.block(i).cast(), false);
                         f(obj, vtable, 0, scratch.add(i as usize));
                     }
                 }
@@ -290,6 +291,7 @@ impl Collector {
             for &pool in &s.set_pools {
                 let scratch = (*pool.as_ptr()).scratch;
                 let words = (*pool.as_ptr()).geometry.words as usize;
+                let blocks = Pool::block_layout(pool);
                 let mut pool_survivors = 0;
                 for gen in 0..=g {
                     let bits = Pool::gen_bitmap(pool, gen);
@@ -304,7 +306,7 @@ impl Collector {
                             if *scratch.add(i as usize) == REACHABLE {
                                 survivors |= 1 << bit;
                             } else {
-                                unreachable.push(ObjRef::new(Pool::block(pool, i).cast(), false));
+                                unreachable.push(ObjRef::new(blocks.block(i).cast(), false));
                             }
                         }
                         *bits.add(w) = 0;

@@ -50,7 +50,10 @@ impl Collector {
         if garbage.is_empty() {
             return 0;
         }
-        // 1. Hold and condemn (no user code runs in this loop).
+        // 1. Hold and condemn (no user code runs in this loop), and note
+        // whether any finalizer is due (most garbage has none: step 2 is
+        // then skipped).
+        let mut finalizers_due = false;
         for &obj in &garbage {
             // SAFETY: garbage objects are alive: detection found them with a
             // positive strong count, and nothing has run since.
@@ -58,6 +61,7 @@ impl Collector {
                 let h = obj.header();
                 h.inc_strong();
                 h.set_flag(FLAG_CONDEMNED);
+                finalizers_due |= !h.has_flag(FLAG_FINALIZED) && needs_finalize(obj);
             }
         }
         if self
@@ -78,7 +82,7 @@ impl Collector {
         }
         // 2. Finalize.
         let mut finalized_any = false;
-        for &obj in &garbage {
+        for &obj in garbage.iter().filter(|_| finalizers_due) {
             // SAFETY: held, so alive; the value is intact.
             unsafe {
                 let h = obj.header();
@@ -95,14 +99,22 @@ impl Collector {
         } else {
             garbage
         };
-        // 4. Drop the values.
-        for &obj in &garbage {
-            // SAFETY: held, values intact; DROPPED is set first so that no
-            // later path drops a value twice, even if this one panics.
-            unsafe {
-                obj.header().set_flag(FLAG_FINALIZED | FLAG_DROPPED);
-                catching(panic, || obj.drop_value());
-            }
+        // 4. Drop the values, under one `catch_unwind` for the whole run,
+        // resumed after the object whose destructor panicked.
+        let mut next = 0;
+        while next < garbage.len() {
+            catching(panic, || {
+                while let Some(&obj) = garbage.get(next) {
+                    next += 1;
+                    // SAFETY: held, values intact; DROPPED is set first so
+                    // that no later path drops a value twice, even if this
+                    // one panics.
+                    unsafe {
+                        obj.header().set_flag(FLAG_FINALIZED | FLAG_DROPPED);
+                        obj.drop_value();
+                    }
+                }
+            });
         }
         // 5. Release the holds.
         let n = garbage.len();

@@ -136,7 +136,7 @@ impl ObjRef {
                 let l = self.large().as_ptr();
                 ((*l).vtable, (*l).meta)
             } else {
-                ((*(*self.pool().as_ptr()).chain.as_ptr()).vtable, 0)
+                ((*self.pool().as_ptr()).vtable, 0)
             }
         }
     }

@@ -10,6 +10,7 @@
 //! index) and recycled through an intrusive free list.
 
 use crate::heap::registry::TypeChain;
+use crate::heap::vtable::VTable;
 use crate::heap::HeapState;
 use std::ptr::{self, NonNull};
 
@@ -72,6 +73,26 @@ impl PoolGeometry {
 }
 
 /// The header at the start of every pool; the bitmaps follow it directly.
+/// Where a pool's blocks are: see [`Pool::block_layout`].
+#[derive(Clone, Copy)]
+pub(crate) struct BlockLayout {
+    first: *mut u8,
+    size: usize,
+}
+
+impl BlockLayout {
+    /// Address of block `index`.
+    ///
+    /// # Safety
+    /// `index` must be below the pool's capacity.
+    #[inline(always)]
+    pub(crate) unsafe fn block(self, index: u32) -> NonNull<u8> {
+        // SAFETY: index < capacity keeps the block inside the pool, whose
+        // address is non-null.
+        unsafe { NonNull::new_unchecked(self.first.add(index as usize * self.size)) }
+    }
+}
+
 /// The kinds of death of pooled objects, by their type.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Death {
@@ -110,6 +131,9 @@ pub(crate) struct Pool {
     /// The collector's `gc_refs` for this pool's blocks while a collection
     /// examines them (one u32 per block), null otherwise.
     pub(crate) scratch: *mut u32,
+    /// The type's vtable (the chain's), next to `scratch`: the collector
+    /// reads both for every object it reaches.
+    pub(crate) vtable: &'static VTable,
     /// Link used by arenas to chain free pools.
     pub(crate) next_free_in_arena: *mut Pool,
 }
@@ -117,18 +141,25 @@ pub(crate) struct Pool {
 impl Pool {
     /// Initialises a pool header in fresh pool memory.
     ///
+    /// The type's properties (vtable, geometry, tracked, finalizer) are
+    /// copied from `chain`, so a death or a collection reads only the pool.
+    ///
     /// # Safety
-    /// `mem` must be POOL_SIZE bytes, POOL_SIZE-aligned, owned by the caller.
+    /// `mem` must be POOL_SIZE bytes, POOL_SIZE-aligned, owned by the caller;
+    /// `chain` must be a live pooled chain.
     pub(crate) unsafe fn init(
         mem: NonNull<u8>,
         chain: NonNull<TypeChain>,
         heap: NonNull<HeapState>,
-        geometry: PoolGeometry,
-        tracked: bool,
-        needs_finalize: bool,
         arena: u32,
     ) -> NonNull<Pool> {
         let pool = mem.cast::<Pool>();
+        // SAFETY: the caller guarantees a live chain.
+        let (vtable, geometry, tracked, needs_finalize) = unsafe {
+            let c = chain.as_ptr();
+            let geometry = (*c).geometry.expect("pooled chain");
+            ((*c).vtable, geometry, (*c).tracked, (*c).needs_finalize)
+        };
         // SAFETY: the memory is ours, aligned and large enough for the header
         // followed by `geometry.bitmaps` bitmaps of `geometry.words` words.
         unsafe {
@@ -152,6 +183,7 @@ impl Pool {
                 in_partial: false,
                 gen_slot: [NOT_LISTED; GEN_BITMAPS],
                 scratch: ptr::null_mut(),
+                vtable,
                 next_free_in_arena: ptr::null_mut(),
             });
             let words = (geometry.bitmaps * geometry.words) as usize;
@@ -193,6 +225,22 @@ impl Pool {
             let g = &(*pool.as_ptr()).geometry;
             let off = g.first_offset as usize + index as usize * g.block_size as usize;
             NonNull::new_unchecked(pool.as_ptr().cast::<u8>().add(off))
+        }
+    }
+
+    /// The first block's address and the block size, for loops over many
+    /// blocks of one pool: the geometry is read once, not per block (the
+    /// compiler cannot hoist it past the loop's writes).
+    #[inline(always)]
+    pub(crate) fn block_layout(pool: NonNull<Pool>) -> BlockLayout {
+        // SAFETY: reading the header of a live pool; the first block is
+        // inside the pool.
+        unsafe {
+            let g = &(*pool.as_ptr()).geometry;
+            BlockLayout {
+                first: pool.as_ptr().cast::<u8>().add(g.first_offset as usize),
+                size: g.block_size as usize,
+            }
         }
     }
 

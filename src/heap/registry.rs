@@ -138,16 +138,7 @@ impl TypeChain {
             let c = chain.as_ptr();
             let heap = (*c).heap;
             let (mem, arena) = heap.as_ref().arenas_mut().take_pool();
-            let geometry = (*c).geometry.expect("pooled chain");
-            let pool = Pool::init(
-                mem,
-                chain,
-                heap,
-                geometry,
-                (*c).tracked,
-                (*c).needs_finalize,
-                arena,
-            );
+            let pool = Pool::init(mem, chain, heap, arena);
             (*c).pools += 1;
             TypeChain::link_partial(chain, pool);
             pool

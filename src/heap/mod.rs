@@ -768,15 +768,16 @@ unsafe fn teardown(heap: NonNull<HeapState>) {
                 .iter()
                 .map(|&c| TypeChain::used_blocks(c))
                 .sum::<usize>();
+        // Empty pools go back to their arenas (and free what they own).
+        for &c in &chains {
+            if (*c.as_ptr()).geometry.is_some() {
+                TypeChain::release_empty_pools(c);
+            }
+        }
         if live == 0 {
             h.arenas_mut().release_all();
             drop(Box::from_raw(heap.as_ptr()));
         } else {
-            for c in chains {
-                if (*c.as_ptr()).geometry.is_some() {
-                    TypeChain::release_empty_pools(c);
-                }
-            }
             h.arenas_mut().release_empty();
         }
     }

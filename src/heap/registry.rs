@@ -150,6 +150,7 @@ impl TypeChain {
         unsafe {
             let heap = (*chain.as_ptr()).heap.as_ref();
             heap.collector().forget_pool(pool);
+            Pool::release(pool);
             let arena = (*pool.as_ptr()).arena;
             heap.arenas_mut().give_pool(pool, arena);
             (*chain.as_ptr()).pools -= 1;

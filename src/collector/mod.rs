@@ -199,26 +199,26 @@ impl Collector {
     /// Block `index` of `pool` must be allocated.
     #[inline(always)]
     pub(crate) unsafe fn untrack_pooled(&self, pool: NonNull<Pool>, index: u32) {
-        // Clears the bit in all four bitmaps rather than searching for the
-        // one that holds it: no branch on the generation, and no per-
-        // generation total to keep (`tracked_in` counts when asked).
+        // Finds the one bitmap holding the bit and clears only that word.
+        // (Clearing all four unconditionally avoids the branches but puts
+        // four stores in front of the next load, which cost ~10 ns per
+        // death when dropping a large tree.) No per-generation total is
+        // kept: `tracked_in` counts when asked.
         // SAFETY: the pool is tracked, so it has GEN_BITMAPS bitmaps of
         // `words` words, and `index` is one of its blocks.
-        let was_tracked = unsafe {
+        unsafe {
             let words = (*pool.as_ptr()).geometry.words as usize;
-            let word = Pool::gen_bitmap(pool, 0).add(index as usize / 64);
+            let mut word = Pool::gen_bitmap(pool, 0).add(index as usize / 64);
             let bit = 1u64 << (index % 64);
-            let mut any = 0;
-            for g in 0..GEN_BITMAPS {
-                let w = word.add(g * words);
-                any |= *w;
-                *w &= !bit;
+            for _ in 0..GEN_BITMAPS {
+                if *word & bit != 0 {
+                    *word &= !bit;
+                    let c = self.count[0].get();
+                    self.count[0].set(c.saturating_sub(1));
+                    return;
+                }
+                word = word.add(words);
             }
-            any & bit != 0
-        };
-        if was_tracked {
-            let c = self.count[0].get();
-            self.count[0].set(c.saturating_sub(1));
         }
     }
 

@@ -1148,3 +1148,38 @@ fn panicking_drop_of_a_leaf_still_frees_its_block() {
         assert_eq!(blocks(), before);
     });
 }
+
+/// The same for a large leaf value (over 512 bytes), which has its own
+/// short death path.
+#[test]
+fn panicking_drop_of_a_large_leaf_still_frees_it() {
+    run(|| {
+        struct BigBomb(#[allow(dead_code)] [u8; 600]);
+        impl Drop for BigBomb {
+            fn drop(&mut self) {
+                panic!("large leaf drop");
+            }
+        }
+        // SAFETY: owns no Gc.
+        unsafe impl Trace for BigBomb {
+            fn trace(&self, _: &mut Tracer<'_>) {}
+            fn needs_trace() -> bool {
+                false
+            }
+        }
+        let large = || gengc::memory_report().large_objects;
+        let a = Gc::new(BigBomb([0; 600]));
+        assert_eq!(large(), 1);
+        let p = catch_unwind(AssertUnwindSafe(|| drop(a))).unwrap_err();
+        assert_eq!(message(&*p), "large leaf drop");
+        assert_eq!(large(), 0, "the allocation was freed");
+
+        let b = Gc::new(BigBomb([1; 600]));
+        let w = Gc::downgrade(&b);
+        catch_unwind(AssertUnwindSafe(|| drop(b))).unwrap_err();
+        assert!(w.upgrade().is_none());
+        assert_eq!(large(), 1, "the Weak keeps the allocation");
+        drop(w);
+        assert_eq!(large(), 0);
+    });
+}

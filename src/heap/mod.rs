@@ -164,6 +164,19 @@ impl HeapState {
         }
     }
 
+    /// A large object for a sized `T`, its chain found through the
+    /// vtable-address cache (a sized type is always pooled or always large,
+    /// so one cache entry per vtable is unambiguous).
+    #[inline]
+    fn alloc_large_sized<T: Trace + 'static>(&self, layout: Layout) -> Placement {
+        // SAFETY: registry access runs no user code.
+        let chain = match unsafe { self.registry_mut() }.cached(&T::VTABLE) {
+            Some(c) => c,
+            None => self.sized_chain_slow::<T>(0, layout.align()),
+        };
+        self.alloc_large_in(chain, &T::VTABLE, layout, 0)
+    }
+
     fn alloc_large(
         &self,
         key: ChainKey,
@@ -180,6 +193,16 @@ impl HeapState {
             layout.align(),
             true,
         );
+        self.alloc_large_in(chain, vtable, layout, meta)
+    }
+
+    fn alloc_large_in(
+        &self,
+        chain: NonNull<TypeChain>,
+        vtable: &'static VTable,
+        layout: Layout,
+        meta: usize,
+    ) -> Placement {
         let header = LargeHeader::allocate(layout, vtable, meta, self, chain.as_ptr());
         // SAFETY: the large header was just written.
         let size = unsafe { (*LargeHeader::of(header).as_ptr()).alloc_size };
@@ -279,11 +302,7 @@ pub(crate) fn place_sized<T: Trace + 'static>() -> Placement {
             if is_small(block_size, layout.align()) {
                 heap.alloc_sized::<T>(block_size, layout.align())
             } else {
-                let key = ChainKey {
-                    type_id: TypeId::of::<T>(),
-                    block_size: 0,
-                };
-                heap.alloc_large(key, &T::VTABLE, layout, 0)
+                heap.alloc_large_sized::<T>(layout)
             }
         }
         None => heapless(layout, &T::VTABLE, 0),
@@ -485,6 +504,16 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
                 }
                 Death::Finalized => {}
             }
+        } else if !header.as_ref().has_flag(FLAG_DROPPED) {
+            let large = LargeHeader::of(header);
+            if (*large.as_ptr()).death == Death::Plain {
+                // A large leaf value: drop it, free the allocation.
+                let obj = ObjRef::new(header, true);
+                let release = PlainLarge(obj);
+                std::ptr::drop_in_place(std::ptr::addr_of_mut!((*ptr.as_ptr()).value));
+                drop(release);
+                return;
+            }
         }
         dying_object(ptr);
     }
@@ -536,6 +565,22 @@ impl Drop for PlainBlock {
             header: self.header,
         }
         .release();
+    }
+}
+
+/// The allocation of a plain large object whose value is being dropped:
+/// freed when the drop returns or unwinds, unless a `Weak` still needs it.
+struct PlainLarge(ObjRef);
+
+impl Drop for PlainLarge {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: the value is gone and the strong count is zero.
+        unsafe {
+            if self.0.header().dec_weak() == 0 {
+                free_large(self.0);
+            }
+        }
     }
 }
 

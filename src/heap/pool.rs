@@ -108,6 +108,16 @@ pub(crate) enum Death {
     Finalized,
 }
 
+impl Death {
+    pub(crate) fn of(tracked: bool, needs_finalize: bool) -> Death {
+        match (tracked, needs_finalize) {
+            (false, false) => Death::Plain,
+            (true, false) => Death::Tracked,
+            _ => Death::Finalized,
+        }
+    }
+}
+
 #[repr(C)]
 pub(crate) struct Pool {
     pub(crate) chain: NonNull<TypeChain>,
@@ -175,11 +185,7 @@ impl Pool {
                 geometry,
                 tracked,
                 needs_finalize,
-                death: match (tracked, needs_finalize) {
-                    (false, false) => Death::Plain,
-                    (true, false) => Death::Tracked,
-                    _ => Death::Finalized,
-                },
+                death: Death::of(tracked, needs_finalize),
                 arena,
                 used: 0,
                 bump: 0,

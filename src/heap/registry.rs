@@ -16,6 +16,7 @@ use crate::heap::vtable::VTable;
 use crate::heap::HeapState;
 use indexmap::IndexMap;
 use std::any::TypeId;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ptr::{self, NonNull};
 
 /// Identifies a chain: the value type, and the block size (which differs
@@ -24,6 +25,40 @@ use std::ptr::{self, NonNull};
 pub(crate) struct ChainKey {
     pub(crate) type_id: TypeId,
     pub(crate) block_size: u32,
+}
+
+/// Hashes a [`ChainKey`] without SipHash: a `TypeId` is already a hash
+/// (the compiler's), so folding its words with the block size and one
+/// multiply spreads the keys well. The lookup runs on every allocation of a
+/// slice or `str`, where SipHash cost more than the allocation itself.
+#[derive(Default)]
+pub(crate) struct TypeIdHasher(u64);
+
+impl Hasher for TypeIdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_ne_bytes(word));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.write_u64(n as u64);
+        self.write_u64((n >> 64) as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// The pools of one type and block size, and that type's counters.
@@ -218,7 +253,7 @@ impl TypeChain {
 /// them for the heap's whole life, so no `&mut` to a chain may ever be formed
 /// through the map (it would invalidate those pointers).
 pub(crate) struct Registry {
-    chains: IndexMap<ChainKey, NonNull<TypeChain>>,
+    chains: IndexMap<ChainKey, NonNull<TypeChain>, BuildHasherDefault<TypeIdHasher>>,
     cache: [(*const VTable, *mut TypeChain); CACHE_SLOTS],
 }
 
@@ -233,7 +268,7 @@ fn cache_slot(vtable: &'static VTable) -> usize {
 impl Registry {
     pub(crate) fn new() -> Registry {
         Registry {
-            chains: IndexMap::new(),
+            chains: IndexMap::default(),
             cache: [(ptr::null(), ptr::null_mut()); CACHE_SLOTS],
         }
     }

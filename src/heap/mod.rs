@@ -473,49 +473,70 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
         // being released), take the general path.
         if !header.as_ref().has_flag(FLAG_LARGE | FLAG_DROPPED) {
             let pool = Pool::of(header.as_ptr().cast());
-            let value = std::ptr::addr_of_mut!((*ptr.as_ptr()).value);
             match (*pool.as_ptr()).death {
                 Death::Plain => {
                     // Most deaths: a leaf value with no finalizer. No
                     // generation to leave, no trashcan (a leaf owns no
                     // `Gc`), no flag to set.
                     let block = PlainBlock { pool, header };
-                    std::ptr::drop_in_place(value);
+                    std::ptr::drop_in_place(std::ptr::addr_of_mut!((*ptr.as_ptr()).value));
                     block.release();
                     return;
                 }
-                Death::Tracked => {
-                    let heap = (*pool.as_ptr()).heap.as_ref();
-                    heap.collector
-                        .untrack_pooled(pool, Pool::index_of(pool, header.as_ptr().cast()));
-                    let depth = heap.drop_depth.get();
-                    if depth >= TRASHCAN_DEPTH {
-                        (*heap.deferred.get()).push(ObjRef::new(header, false));
-                        return;
-                    }
-                    heap.drop_depth.set(depth + 1);
-                    let guard = DyingGuard {
-                        obj: ObjRef::new(header, false),
-                        heap: Some(heap),
-                    };
-                    std::ptr::drop_in_place(value);
-                    guard.finish();
-                    return;
-                }
+                Death::Tracked => return tracked_death(ptr, pool),
                 Death::Finalized => {}
             }
-        } else if !header.as_ref().has_flag(FLAG_DROPPED) {
-            let large = LargeHeader::of(header);
-            if (*large.as_ptr()).death == Death::Plain {
-                // A large leaf value: drop it, free the allocation.
-                let obj = ObjRef::new(header, true);
-                let release = PlainLarge(obj);
-                std::ptr::drop_in_place(std::ptr::addr_of_mut!((*ptr.as_ptr()).value));
-                drop(release);
-                return;
-            }
+        } else if !header.as_ref().has_flag(FLAG_DROPPED)
+            && (*LargeHeader::of(header).as_ptr()).death == Death::Plain
+        {
+            return plain_large_death(ptr);
         }
         dying_object(ptr);
+    }
+}
+
+/// The death of a pooled tracked object without finalizer: leave the
+/// generation, drop the value under the trashcan, free the block. (Out of
+/// line, so that a leaf's death above needs no saved registers.)
+///
+/// # Safety
+/// As for [`strong_count_zero`]; `pool` is the object's pool, of
+/// `Death::Tracked` objects, and the value is not dropped yet.
+#[inline(never)]
+unsafe fn tracked_death<T: ?Sized>(ptr: NonNull<GcBox<T>>, pool: NonNull<Pool>) {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        let header = ptr.cast::<Header>();
+        let heap = (*pool.as_ptr()).heap.as_ref();
+        heap.collector
+            .untrack_pooled(pool, Pool::index_of(pool, header.as_ptr().cast()));
+        let depth = heap.drop_depth.get();
+        if depth >= TRASHCAN_DEPTH {
+            (*heap.deferred.get()).push(ObjRef::new(header, false));
+            return;
+        }
+        heap.drop_depth.set(depth + 1);
+        let guard = DyingGuard {
+            obj: ObjRef::new(header, false),
+            heap: Some(heap),
+        };
+        std::ptr::drop_in_place(std::ptr::addr_of_mut!((*ptr.as_ptr()).value));
+        guard.finish();
+    }
+}
+
+/// The death of a large leaf (untracked, no finalizer): drop the value,
+/// free the allocation.
+///
+/// # Safety
+/// As for [`strong_count_zero`]; the object is large, of `Death::Plain`.
+#[inline(never)]
+unsafe fn plain_large_death<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        let release = PlainLarge(ObjRef::new(ptr.cast(), true));
+        std::ptr::drop_in_place(std::ptr::addr_of_mut!((*ptr.as_ptr()).value));
+        drop(release);
     }
 }
 

@@ -327,11 +327,13 @@ mod tests {
         assert_eq!(set.arena_count(), 3);
         // Emptying the first arena keeps it as the spare.
         for (p, i) in a.drain(..) {
+            // SAFETY: each pool came from this set's take_pool, given back once.
             unsafe { set.give_pool(p.cast(), i) };
         }
         assert_eq!((set.arena_count(), set.spare_count()), (3, 1));
         // With B half free and C almost empty, B is the fullest usable arena.
         for (p, i) in b.drain(..n / 2) {
+            // SAFETY: each pool came from this set's take_pool, given back once.
             unsafe { set.give_pool(p.cast(), i) };
         }
         let (p, i) = set.take_pool();
@@ -339,6 +341,7 @@ mod tests {
         b.push((p, i));
         // Emptying B makes a second spare; both stay until the decay.
         for (p, i) in b.drain(..) {
+            // SAFETY: each pool came from this set's take_pool, given back once.
             unsafe { set.give_pool(p.cast(), i) };
         }
         assert_eq!((set.arena_count(), set.spare_count()), (3, 2));
@@ -346,8 +349,10 @@ mod tests {
         expire(&mut set);
         assert_eq!((set.arena_count(), set.spare_count()), (2, 1));
         // Emptying C makes B, long unused, an ordinary spare: it goes at once.
+        // SAFETY: as above.
         unsafe { set.give_pool(c.0.cast(), c.1) };
         assert_eq!((set.arena_count(), set.spare_count()), (1, 1));
+        // SAFETY: no pool of the set is used afterwards.
         unsafe { set.release_all() };
         assert_eq!(set.arena_count(), 0);
     }
@@ -359,6 +364,7 @@ mod tests {
         set.decay = Duration::from_millis(50);
         let a: Vec<_> = (0..2 * n).map(|_| set.take_pool()).collect();
         for &(p, i) in &a {
+            // SAFETY: each pool came from this set's take_pool, given back once.
             unsafe { set.give_pool(p.cast(), i) };
         }
         assert_eq!((set.arena_count(), set.spare_count()), (2, 2));
@@ -368,10 +374,12 @@ mod tests {
         expire(&mut set);
         assert_eq!(set.arena_count(), 2);
         for (p, i) in a {
+            // SAFETY: each pool came from this set's take_pool, given back once.
             unsafe { set.give_pool(p.cast(), i) };
         }
         expire(&mut set);
         assert_eq!((set.arena_count(), set.spare_count()), (1, 1));
+        // SAFETY: no pool of the set is used afterwards.
         unsafe { set.release_all() };
     }
 }

@@ -82,14 +82,16 @@ impl Collector {
         }
         // 2. Finalize.
         let mut finalized_any = false;
-        for &obj in garbage.iter().filter(|_| finalizers_due) {
-            // SAFETY: held, so alive; the value is intact.
-            unsafe {
-                let h = obj.header();
-                if !h.has_flag(FLAG_FINALIZED) && needs_finalize(obj) {
-                    h.set_flag(FLAG_FINALIZED);
-                    finalized_any = true;
-                    catching(panic, || obj.finalize());
+        if finalizers_due {
+            for &obj in &garbage {
+                // SAFETY: held, so alive; the value is intact.
+                unsafe {
+                    let h = obj.header();
+                    if !h.has_flag(FLAG_FINALIZED) && needs_finalize(obj) {
+                        h.set_flag(FLAG_FINALIZED);
+                        finalized_any = true;
+                        catching(panic, || obj.finalize());
+                    }
                 }
             }
         }

@@ -478,9 +478,12 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
                     // Most deaths: a leaf value with no finalizer. No
                     // generation to leave, no trashcan (a leaf owns no
                     // `Gc`), no flag to set.
-                    let block = PlainBlock { pool, header };
+                    let block = ReleaseBlock {
+                        header,
+                        large: false,
+                    };
                     std::ptr::drop_in_place(std::ptr::addr_of_mut!((*ptr.as_ptr()).value));
-                    block.release();
+                    drop(block);
                     return;
                 }
                 Death::Tracked => return tracked_death(ptr, pool),
@@ -534,9 +537,12 @@ unsafe fn tracked_death<T: ?Sized>(ptr: NonNull<GcBox<T>>, pool: NonNull<Pool>) 
 unsafe fn plain_large_death<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: forwarded to the caller.
     unsafe {
-        let release = PlainLarge(ObjRef::new(ptr.cast(), true));
+        let block = ReleaseBlock {
+            header: ptr.cast(),
+            large: true,
+        };
         std::ptr::drop_in_place(std::ptr::addr_of_mut!((*ptr.as_ptr()).value));
-        drop(release);
+        drop(block);
     }
 }
 
@@ -558,48 +564,29 @@ unsafe fn dying_object<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     }
 }
 
-/// The block of a plain object whose value is being dropped: released when
-/// the drop returns, or while unwinding if it panics.
-struct PlainBlock {
-    pool: NonNull<Pool>,
+/// The block of a plain object (no generation, no finalizer, no trashcan)
+/// whose value is being dropped: given back when the drop returns, or while
+/// unwinding if it panics, unless a `Weak` still needs it. `large` is a
+/// constant at each use, so the check folds away (an `ObjRef`'s tag bit
+/// would cost a test and two masks on every leaf death).
+struct ReleaseBlock {
     header: NonNull<Header>,
+    large: bool,
 }
 
-impl PlainBlock {
+impl Drop for ReleaseBlock {
     #[inline(always)]
-    fn release(self) {
-        let this = std::mem::ManuallyDrop::new(self);
+    fn drop(&mut self) {
         // SAFETY: the value is gone and the strong count is zero, so only
-        // `Weak`s may still point at the block; the pool outlives it.
+        // `Weak`s may still point at the block; its pool (or large
+        // allocation) is live until freed here.
         unsafe {
-            if this.header.as_ref().dec_weak() == 0 {
-                TypeChain::free(this.pool, this.header.cast());
-            }
-        }
-    }
-}
-
-impl Drop for PlainBlock {
-    fn drop(&mut self) {
-        PlainBlock {
-            pool: self.pool,
-            header: self.header,
-        }
-        .release();
-    }
-}
-
-/// The allocation of a plain large object whose value is being dropped:
-/// freed when the drop returns or unwinds, unless a `Weak` still needs it.
-struct PlainLarge(ObjRef);
-
-impl Drop for PlainLarge {
-    #[inline(always)]
-    fn drop(&mut self) {
-        // SAFETY: the value is gone and the strong count is zero.
-        unsafe {
-            if self.0.header().dec_weak() == 0 {
-                free_large(self.0);
+            if self.header.as_ref().dec_weak() == 0 {
+                if self.large {
+                    free_large(ObjRef::new(self.header, true));
+                } else {
+                    TypeChain::free(Pool::of(self.header.as_ptr().cast()), self.header.cast());
+                }
             }
         }
     }
@@ -636,7 +623,7 @@ pub(crate) unsafe fn needs_finalize(obj: ObjRef) -> bool {
         if obj.is_large() {
             ((*obj.large().as_ptr()).vtable.needs_finalize)()
         } else {
-            (*obj.pool().as_ptr()).needs_finalize
+            (*obj.pool().as_ptr()).death == Death::Finalized
         }
     }
 }

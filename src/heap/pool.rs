@@ -124,9 +124,8 @@ pub(crate) struct Pool {
     pub(crate) heap: NonNull<HeapState>,
     pub(crate) geometry: PoolGeometry,
     pub(crate) tracked: bool,
-    /// The type has a finalizer (copied from the chain, read on every death).
-    pub(crate) needs_finalize: bool,
-    /// How a death of one of its objects goes (see `strong_count_zero`).
+    /// How a death of one of its objects goes (see `strong_count_zero`);
+    /// `Death::Finalized` exactly when the type has a finalizer.
     pub(crate) death: Death,
     /// Index of the arena this pool was carved from.
     pub(crate) arena: u32,
@@ -184,7 +183,6 @@ impl Pool {
                 heap,
                 geometry,
                 tracked,
-                needs_finalize,
                 death: Death::of(tracked, needs_finalize),
                 arena,
                 used: 0,
@@ -252,11 +250,7 @@ impl Pool {
     #[inline(always)]
     pub(crate) fn block(pool: NonNull<Pool>, index: u32) -> NonNull<u8> {
         // SAFETY: index < capacity keeps the block inside the pool.
-        unsafe {
-            let g = &(*pool.as_ptr()).geometry;
-            let off = g.first_offset as usize + index as usize * g.block_size as usize;
-            NonNull::new_unchecked(pool.as_ptr().cast::<u8>().add(off))
-        }
+        unsafe { Pool::block_layout(pool).block(index) }
     }
 
     /// The first block's address and the block size, for loops over many

@@ -85,7 +85,8 @@ pub trait Lib: 'static {
 
 /// Implements [`Lib`] for a reference-counted cycle collector whose handle
 /// `$P<T>` derefs to `T`, is cloned with `Clone`, and whose node types (named
-/// as below, with `RefCell` cells) are defined in the calling module.
+/// as below, with `RefCell` cells: `std::cell::RefCell`, or the library's own
+/// cell imported under that name) are defined in the calling module.
 #[macro_export]
 macro_rules! rc_like_lib {
     ($lib:ident, $name:expr, $P:ident, collect = $collect:expr, manual = $manual:expr, candidate = $cand:expr) => {

@@ -76,16 +76,21 @@ fn main() {
         run("rings 10k x 100 (build+drop+collect)", &|| {
             let r = w::build_rings::<G>(10_000, 100);
             drop(r);
-            Box::new(G::collect())
+            G::collect();
+            Box::new(())
         });
         run("dll_1m (build+drop+collect)", &|| {
             let l = w::build_dll::<G>(1_000_000);
             drop(l);
-            Box::new(G::collect())
+            G::collect();
+            Box::new(())
         });
         let live = w::live_objects::<G>(100_000);
         gengc::collect();
-        run("churn 200k cycles, 100k live", &|| Box::new(w::churn::<G>(200_000)));
+        run("churn 200k cycles, 100k live", &|| {
+            w::churn::<G>(200_000);
+            Box::new(())
+        });
         drop(live);
         for n in [1_000_000, 4_000_000] {
             run(&format!("build {n} tracked"), &|| {
@@ -120,7 +125,8 @@ fn main() {
             Box::new(black_box(w::stress_test::<G>()))
         });
         run("random_graph 1M ops", &|| {
-            Box::new(w::random_graph::<G>(w::random_graph_roots::<G>(), 1_000_000))
+            w::random_graph::<G>(w::random_graph_roots::<G>(), 1_000_000);
+            Box::new(())
         });
     });
 }

@@ -17,6 +17,9 @@ use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+mod common;
+use common::Counted;
+
 const STACK: usize = 2 << 20;
 const MILLION: usize = 1_000_000;
 
@@ -393,19 +396,6 @@ fn finalizer_resurrects_into_a_thread_local() {
 /// the thread-exit collection frees it (counted from outside).
 #[test]
 fn resurrected_into_a_thread_local_until_thread_exit() {
-    struct Counted(Arc<AtomicUsize>);
-    impl Drop for Counted {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-    // SAFETY: owns no Gc.
-    unsafe impl Trace for Counted {
-        fn trace(&self, _: &mut Tracer<'_>) {}
-        fn needs_trace() -> bool {
-            false
-        }
-    }
     #[derive(Trace)]
     #[gc(finalize)]
     struct Saver {
@@ -529,19 +519,6 @@ fn gcs_created_inside_drop_during_teardown() {
 /// `Arc` from outside the thread).
 #[test]
 fn thread_exit_with_cycles_alive() {
-    struct Counted(Arc<AtomicUsize>);
-    impl Drop for Counted {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-    // SAFETY: owns no Gc.
-    unsafe impl Trace for Counted {
-        fn trace(&self, _: &mut Tracer<'_>) {}
-        fn needs_trace() -> bool {
-            false
-        }
-    }
     #[derive(Trace)]
     #[gc(finalize)]
     struct Exiting {
@@ -645,19 +622,6 @@ fn gcs_created_inside_drop_at_thread_exit() {
 /// it. (Before that fix they were leaked with the heap.)
 #[test]
 fn cycles_created_inside_drop_at_thread_exit_are_collected() {
-    struct Counted(Arc<AtomicUsize>);
-    impl Drop for Counted {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-    // SAFETY: owns no Gc.
-    unsafe impl Trace for Counted {
-        fn trace(&self, _: &mut Tracer<'_>) {}
-        fn needs_trace() -> bool {
-            false
-        }
-    }
     #[derive(Trace)]
     struct Made {
         peer: RefCell<Option<Gc<Made>>>,

@@ -41,7 +41,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 mod common;
-use common::run;
+use common::{run, Counted};
 
 fn message(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<String>()
@@ -1054,19 +1054,6 @@ fn panicking_trace_in_introspection() {
 /// finalized and dropped. Counted from outside the thread.
 #[test]
 fn panics_during_the_thread_exit_collection_are_contained() {
-    struct Counted(Arc<AtomicUsize>);
-    impl Drop for Counted {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-    // SAFETY: owns no Gc.
-    unsafe impl Trace for Counted {
-        fn trace(&self, _: &mut Tracer<'_>) {}
-        fn needs_trace() -> bool {
-            false
-        }
-    }
     #[derive(gengc::Trace)]
     struct Exiting {
         next: RefCell<Option<Gc<Exiting>>>,

@@ -1,5 +1,12 @@
 //! Helpers shared by the integration tests.
 
+// Each test crate includes this module and uses only part of it.
+#![allow(dead_code)]
+
+use gengc::{Trace, Tracer};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 /// Runs `f` on a fresh thread and returns its result, resuming its panic.
 /// Each thread has its own heap, so a test's counts cannot be disturbed by
 /// objects or settings of another test.
@@ -7,5 +14,23 @@ pub fn run<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
     match std::thread::spawn(f).join() {
         Ok(r) => r,
         Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// Counts its drops in an `Arc` that outlives the thread, so a test can see
+/// values dropped by the thread-exit teardown. Owns no `Gc`.
+pub struct Counted(pub Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+// SAFETY: owns no Gc.
+unsafe impl Trace for Counted {
+    fn trace(&self, _: &mut Tracer<'_>) {}
+    fn needs_trace() -> bool {
+        false
     }
 }

@@ -6,19 +6,22 @@
 //! kind can be enumerated — by tracing the objects of S — but the strong
 //! count covers both. So:
 //!
-//! 1. **gather**: give every o in S a scratch counter `internal[o] = 0` (one
-//!    `u32` per block of each pool involved, from a bump arena; never the
-//!    live count). Only pool bitmaps are read;
-//! 2. **count**: trace every o in S; each edge to a target in S adds one to
-//!    the target's counter. Then `strong(o) - internal[o]` is the number of
-//!    references to o from outside S — CPython's `gc_refs`, computed the
-//!    other way round: CPython copies the strong counts first and subtracts,
-//!    which costs one more pass over every object's memory; counting up from
-//!    zero reads each strong count only in step 3, which reads the object
-//!    anyway;
-//! 3. **mark**: every o with `strong(o) > internal[o]` is reachable, and so
-//!    is everything it reaches inside S. An explicit stack does the walk: no
-//!    recursion, so a million-long cyclic list is as safe as a short one;
+//! 1. **gather**: give every o in S a scratch slot `gc_refs[o] =
+//!    COUNT_BASE` (one `u32` per block of each pool involved, from a bump
+//!    arena; never the live count). Only pool bitmaps are read;
+//! 2. **count**: for every o in S, add `strong(o)` to its own slot and trace
+//!    it; each edge to a target in S takes one off the target's slot. Then
+//!    `gc_refs[o] - COUNT_BASE` is the number of references to o from
+//!    outside S — CPython's `gc_refs`, with its copy of the strong counts
+//!    folded into the pass that reads each object for the trace anyway
+//!    (CPython spends a pass of its own on it);
+//! 3. **mark**: every o with references from outside is a root, reachable,
+//!    and so is everything it reaches inside S. The roots are found from the
+//!    slots alone (a vectorised scan, no object memory); an explicit stack
+//!    does the walk from them: no recursion, so a million-long cyclic list
+//!    is as safe as a short one. The walk stops as soon as every non-root
+//!    has been reached (see [`Collector::mark`]), so a set whose objects are
+//!    all held from outside is marked without tracing anything;
 //! 4. **split**: what is not marked is unreachable garbage; the rest
 //!    survives and moves up one generation, a word of bitmap at a time.
 //!
@@ -44,7 +47,9 @@
 //! cloned or downgraded, or leaks. Building cycles through `get_mut` alone
 //! is unusual; cloning a handle into place (the common way) is unaffected.
 
-use super::visit::{gc_refs_slot, Mode, Visitor, REACHABLE};
+use super::visit::{
+    gc_refs_slot, is_reachable, Mode, Visitor, COUNT_BASE, REACHABLE, ROOT_UNTRACED,
+};
 use super::{Collector, GENERATIONS, OLD};
 use crate::heap::header::FLAG_MUT_LENT;
 use crate::heap::large::{LargeHeader, NOT_IN_SET};
@@ -54,39 +59,65 @@ use crate::heap::vtable::VTable;
 use crate::trace::Tracer;
 use std::ptr::NonNull;
 
-/// References to `obj` from outside the set: its strong count, less `held`
-/// references the collector itself holds, less those counted inside the set
-/// (0 once the object is marked reachable, or if it is not in the set).
+/// References to `obj` from outside the set, once counting is done: 0 if
+/// it is not in the set or already marked reachable.
 ///
 /// # Safety
 /// `obj` must be alive.
 #[inline(always)]
-pub(super) unsafe fn external_refs(obj: ObjRef, held: u32) -> u32 {
-    match gc_refs_slot(obj) {
+pub(super) unsafe fn external_refs(obj: ObjRef) -> u32 {
+    gc_refs_slot(obj).map_or(0, |slot| {
         // SAFETY: forwarded to the caller.
-        Some(slot) => unsafe { external_refs_at(obj, slot, held) },
-        None => 0,
-    }
+        unsafe { external_refs_at(*slot) }
+    })
 }
 
-/// [`external_refs`] when the object's slot is already known.
+/// [`external_refs`] from the object's slot value.
+#[inline(always)]
+fn external_refs_at(slot: u32) -> u32 {
+    if is_reachable(slot) {
+        return 0;
+    }
+    debug_assert!(
+        slot >= COUNT_BASE,
+        "gengc: a Trace impl visited a Gc more often than it owns it"
+    );
+    slot.saturating_sub(COUNT_BASE)
+}
+
+/// Starts counting an object of the set: adds its strong count, less `held`
+/// references the collector holds itself, to its slot (references found
+/// inside the set are taken off by the `Count` visitor).
 ///
 /// # Safety
 /// `obj` must be alive and `slot` its scratch slot.
 #[inline(always)]
-unsafe fn external_refs_at(obj: ObjRef, slot: *mut u32, held: u32) -> u32 {
-    // SAFETY: forwarded to the caller.
+pub(super) unsafe fn add_strong(obj: ObjRef, slot: *mut u32, held: u32) {
+    // SAFETY: forwarded to the caller. No overflow: the slot is at most
+    // `COUNT_BASE` before this, and strong counts stay below `COUNT_BASE`.
+    unsafe { *slot += obj.header().strong() - held };
+}
+
+/// Marks everything `obj` (already marked reachable) reaches inside the set,
+/// depth first on the visitor's stack.
+///
+/// # Safety
+/// `obj` must be alive, in the set, and marked; `vtable` and `meta` its own.
+#[inline(always)]
+unsafe fn trace_reachable(obj: ObjRef, vtable: &VTable, meta: usize, visitor: &mut Visitor) {
+    // SAFETY: forwarded to the caller; objects on the stack are alive
+    // members of the set.
     unsafe {
-        let internal = *slot;
-        if internal >= REACHABLE {
-            return 0;
+        // Still lent: reachable but unreadable; the references it holds were
+        // never counted, so its targets are roots too.
+        if !obj.header().has_flag(FLAG_MUT_LENT) {
+            (vtable.trace)(obj.header_ptr(), meta, &mut Tracer { visitor });
         }
-        let strong = obj.header().strong() - held;
-        debug_assert!(
-            internal <= strong,
-            "gengc: a Trace impl visited a Gc more often than it owns it"
-        );
-        strong.saturating_sub(internal)
+        while let Some(o) = visitor.stack.pop() {
+            if !o.header().has_flag(FLAG_MUT_LENT) {
+                o.trace(&mut Tracer { visitor });
+            }
+        }
     }
 }
 
@@ -112,7 +143,7 @@ impl Collector {
     }
 
     /// Step 1 for generations `0..=g`: every object of the set gets a slot,
-    /// zeroed. Only bitmaps are read here; no object memory is touched.
+    /// set to `COUNT_BASE`. Only bitmaps are read here; no object memory is touched.
     ///
     /// # Safety
     /// No collection is in progress; runs no user code.
@@ -124,12 +155,12 @@ impl Collector {
                 for &pool in self.pool_list(gen).iter() {
                     let scratch = self.enter_set(pool);
                     Pool::for_each_set(pool, Pool::gen_bitmap(pool, gen), |i| {
-                        *scratch.add(i as usize) = 0;
+                        *scratch.add(i as usize) = COUNT_BASE;
                     });
                 }
                 let s = self.scratch();
                 self.large_list(gen).for_each(|l| {
-                    (*l.as_ptr()).gc_refs = 0;
+                    (*l.as_ptr()).gc_refs = COUNT_BASE;
                     s.set_large.push(l);
                 });
             }
@@ -180,7 +211,10 @@ impl Collector {
     }
 
     /// Step 2: count, for every object of the set, the references to it from
-    /// inside the set (the lent-object rule is in the module docs).
+    /// outside the set: its strong count less the references found inside
+    /// (the lent-object rule is in the module docs). Each object's strong
+    /// count is read here, while its memory is being read for the trace
+    /// anyway, so step 3 can classify the set from the scratch slots alone.
     ///
     /// # Safety
     /// The set must be gathered.
@@ -190,7 +224,8 @@ impl Collector {
         // unless lent, readable through a shared borrow.
         unsafe {
             let mut lent = std::mem::take(&mut self.scratch().lent);
-            self.for_each_in_set(|obj, vtable, meta, _| {
+            self.for_each_in_set(|obj, vtable, meta, slot| {
+                add_strong(obj, slot, 0);
                 let h = obj.header();
                 if h.may_be_lent() {
                     lent.push(obj);
@@ -211,7 +246,7 @@ impl Collector {
             loop {
                 let before = lent.len();
                 lent.retain(|&obj| {
-                    let fully_internal = external_refs(obj, 0) == 0;
+                    let fully_internal = external_refs(obj) == 0;
                     if fully_internal {
                         obj.header().end_mut_lend();
                         obj.trace(&mut Tracer {
@@ -228,39 +263,104 @@ impl Collector {
         }
     }
 
+    /// Marks every object of the set referenced from outside
+    /// `ROOT_UNTRACED`; returns how many are not (the candidates).
+    ///
+    /// # Safety
+    /// `count_internal` must have run on the set.
+    unsafe fn classify_set(&self) -> usize {
+        // Branch-free, so the scan over a pool's slots vectorizes. Before
+        // marking, a slot of the set is below REACHABLE (a root: above
+        // COUNT_BASE); others are NOT_IN_SET.
+        fn classify(slots: &mut [u32]) -> usize {
+            let mut candidates = 0u32;
+            for slot in slots {
+                let v = *slot;
+                let root = v.wrapping_sub(COUNT_BASE + 1) < REACHABLE - COUNT_BASE - 1;
+                *slot = if root { ROOT_UNTRACED } else { v };
+                candidates += u32::from(v <= COUNT_BASE);
+            }
+            candidates as usize
+        }
+        let mut candidates = 0;
+        // SAFETY: forwarded to the caller; a set pool's scratch array has
+        // one slot per block (`NOT_IN_SET` for blocks outside the set).
+        unsafe {
+            let s = self.scratch();
+            for &pool in &s.set_pools {
+                let p = pool.as_ptr();
+                let slots =
+                    std::slice::from_raw_parts_mut((*p).scratch, (*p).geometry.capacity as usize);
+                candidates += classify(slots);
+            }
+            for &l in &s.set_large {
+                candidates += classify(std::slice::from_mut(&mut (*l.as_ptr()).gc_refs));
+            }
+        }
+        candidates
+    }
+
     /// Step 3: mark everything reachable from the objects referenced from
     /// outside the set (strong count above the internal count).
+    ///
+    /// Two passes. The first only classifies, from the scratch slots alone
+    /// (a linear scan, no object memory): an object referenced from outside
+    /// is a root (`ROOT_UNTRACED`), any other is a *candidate*, reachable
+    /// only if a root leads to it. The second traces from the
+    /// roots and stops as soon as every candidate has been reached: the
+    /// roots left untraced cannot lead anywhere new. A set whose objects are
+    /// all referenced from outside (objects owned by a `Vec`, a map, the
+    /// stack) is then marked without tracing anything; a set with garbage
+    /// is traced from every root, as in a single pass.
     ///
     /// # Safety
     /// `count_internal` must have run on the set.
     pub(super) unsafe fn mark(&self) {
         // SAFETY: forwarded to the caller.
         unsafe {
+            let candidates = self.classify_set();
+            if candidates == 0 {
+                return;
+            }
             let mut visitor = Visitor::new(Mode::Mark);
             visitor.stack = std::mem::take(&mut self.scratch().stack);
-            self.for_each_in_set(|obj, vtable, meta, slot| {
-                if external_refs_at(obj, slot, 0) > 0 {
-                    *slot = REACHABLE;
-                    // Still lent: reachable but unreadable; the references it
-                    // holds were never counted, so its targets are roots too.
-                    if !obj.header().has_flag(FLAG_MUT_LENT) {
-                        (vtable.trace)(
-                            obj.header_ptr(),
-                            meta,
-                            &mut Tracer {
-                                visitor: &mut visitor,
-                            },
-                        );
-                    }
-                    while let Some(o) = visitor.stack.pop() {
-                        if !o.header().has_flag(FLAG_MUT_LENT) {
-                            o.trace(&mut Tracer {
-                                visitor: &mut visitor,
-                            });
+            let s = self.scratch();
+            // The roots are found from the slots alone: a slot's index is its
+            // block's index, and blocks outside the set are NOT_IN_SET.
+            'walk: {
+                for &pool in &s.set_pools {
+                    let vtable = (*pool.as_ptr()).vtable;
+                    let scratch = (*pool.as_ptr()).scratch;
+                    let blocks = Pool::block_layout(pool);
+                    for i in 0..(*pool.as_ptr()).geometry.capacity {
+                        let slot = scratch.add(i as usize);
+                        if *slot == ROOT_UNTRACED {
+                            *slot = REACHABLE;
+                            let obj = ObjRef::new(blocks.block(i).cast(), false);
+                            trace_reachable(obj, vtable, 0, &mut visitor);
+                            if visitor.marked == candidates {
+                                break 'walk;
+                            }
                         }
                     }
                 }
-            });
+                for &l in &s.set_large {
+                    let slot = &mut (*l.as_ptr()).gc_refs;
+                    if *slot == ROOT_UNTRACED {
+                        *slot = REACHABLE;
+                        let obj = ObjRef::new(LargeHeader::object(l), true);
+                        trace_reachable(
+                            obj,
+                            (*l.as_ptr()).vtable,
+                            (*l.as_ptr()).meta,
+                            &mut visitor,
+                        );
+                        if visitor.marked == candidates {
+                            break 'walk;
+                        }
+                    }
+                }
+            }
             self.scratch().stack = visitor.stack;
         }
     }
@@ -303,7 +403,7 @@ impl Collector {
                             let bit = word.trailing_zeros();
                             word &= word - 1;
                             let i = (w * 64) as u32 + bit;
-                            if *scratch.add(i as usize) == REACHABLE {
+                            if is_reachable(*scratch.add(i as usize)) {
                                 survivors |= 1 << bit;
                             } else {
                                 unreachable.push(ObjRef::new(blocks.block(i).cast(), false));
@@ -325,7 +425,7 @@ impl Collector {
                 while let Some(l) = NonNull::new(cur) {
                     cur = (*l.as_ptr()).next;
                     self.large_list(gen).remove(l);
-                    if (*l.as_ptr()).gc_refs == REACHABLE {
+                    if is_reachable((*l.as_ptr()).gc_refs) {
                         self.large_list(dest).push(l, dest as u8);
                         survivors_total += 1;
                     } else {

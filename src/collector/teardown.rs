@@ -23,8 +23,8 @@
 //! A panic from a finalizer or destructor is caught, the teardown finishes,
 //! and the first panic is resumed once the collector's state is restored.
 
-use super::detect::external_refs;
-use super::visit::{gc_refs_slot, Mode, Visitor, REACHABLE};
+use super::detect::{add_strong, external_refs};
+use super::visit::{gc_refs_slot, is_reachable, Mode, Visitor, COUNT_BASE, REACHABLE};
 use super::{ClearSetOnUnwind, Collector, OLD};
 use crate::any::AnyGc;
 use crate::heap::header::{FLAG_CONDEMNED, FLAG_DROPPED, FLAG_FINALIZED};
@@ -148,7 +148,7 @@ impl Collector {
                 for &obj in &garbage {
                     if obj.is_large() {
                         let l = obj.large();
-                        (*l.as_ptr()).gc_refs = 0;
+                        (*l.as_ptr()).gc_refs = COUNT_BASE;
                         self.scratch().set_large.push(l);
                     } else {
                         let pool = obj.pool();
@@ -157,19 +157,20 @@ impl Collector {
                             pool,
                             obj.header_ptr().as_ptr().cast(),
                         );
-                        *scratch.add(i as usize) = 0;
+                        *scratch.add(i as usize) = COUNT_BASE;
                     }
                 }
                 let mut visitor = Visitor::new(Mode::Count);
                 for &obj in &garbage {
+                    // Our hold is not a reference from outside.
+                    add_strong(obj, gc_refs_slot(obj).expect("garbage in set"), 1);
                     obj.trace(&mut Tracer {
                         visitor: &mut visitor,
                     });
                 }
                 let mut visitor = Visitor::new(Mode::Mark);
                 for &obj in &garbage {
-                    // Our hold is not a reference from outside.
-                    if external_refs(obj, 1) > 0 {
+                    if external_refs(obj) > 0 {
                         *gc_refs_slot(obj).expect("garbage in set") = REACHABLE;
                         visitor.stack.push(obj);
                         while let Some(o) = visitor.stack.pop() {
@@ -180,7 +181,7 @@ impl Collector {
                     }
                 }
                 garbage.iter().copied().partition::<Vec<_>, _>(|&obj| {
-                    gc_refs_slot(obj).is_some_and(|s| *s == REACHABLE)
+                    gc_refs_slot(obj).is_some_and(|s| is_reachable(*s))
                 })
             }
         }));

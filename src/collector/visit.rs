@@ -8,12 +8,30 @@ use crate::heap::pool::Pool;
 use std::ptr::NonNull;
 
 /// Top bit of a scratch `gc_refs` slot: the object is known reachable.
-/// Strong counts stay below it (see `MAX_STRONG`).
+/// Counts stay below it (see `MAX_STRONG`).
 pub(crate) const REACHABLE: u32 = 1 << 31;
+
+/// What a slot starts at when its object enters the set. Counting adds the
+/// object's strong count and takes one off per reference found inside the
+/// set, so afterwards `slot - COUNT_BASE` is the number of references from
+/// outside. The base keeps the slot above zero while references are taken
+/// off before the strong count is added (strong counts stay below it).
+pub(crate) const COUNT_BASE: u32 = 1 << 30;
+
+/// A slot of an object referenced from outside the set that the mark step
+/// has not traced yet (reachable, like [`REACHABLE`]: test with `>=`).
+pub(crate) const ROOT_UNTRACED: u32 = REACHABLE | 1;
+
+/// Whether a slot value says "reachable" (traced or not).
+#[inline(always)]
+pub(crate) fn is_reachable(slot: u32) -> bool {
+    slot >= REACHABLE
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Mode {
-    /// Count one more internal reference for every target inside the set.
+    /// Take one off the slot of every target inside the set (one internal
+    /// reference fewer from outside).
     Count,
     /// Mark every target inside the set reachable and queue it.
     Mark,
@@ -25,6 +43,8 @@ pub(crate) struct Visitor {
     pub(crate) mode: Mode,
     /// Objects queued by `Mark`, or every target seen by `Collect`.
     pub(crate) stack: Vec<ObjRef>,
+    /// `Mark`: objects it turned reachable (those not already known so).
+    pub(crate) marked: usize,
 }
 
 impl Visitor {
@@ -32,6 +52,7 @@ impl Visitor {
         Visitor {
             mode,
             stack: Vec::new(),
+            marked: 0,
         }
     }
 
@@ -45,15 +66,11 @@ impl Visitor {
         match self.mode {
             Mode::Count => {
                 if let Some(slot) = gc_refs_slot(obj) {
-                    // SAFETY: the slot belongs to the set being collected. A
-                    // count never reaches REACHABLE: it stays at or below
-                    // the strong count (< 2^31) unless a Trace impl
-                    // over-visits, which `external_refs` reports.
-                    unsafe {
-                        if *slot < REACHABLE - 1 {
-                            *slot += 1;
-                        }
-                    }
+                    // SAFETY: the slot belongs to the set being collected.
+                    // It stays above zero unless a Trace impl over-visits
+                    // (reported by `external_refs`); saturating keeps even
+                    // that from wrapping into `NOT_IN_SET`.
+                    unsafe { *slot = (*slot).saturating_sub(1) };
                 }
             }
             Mode::Mark => {
@@ -62,6 +79,7 @@ impl Visitor {
                     unsafe {
                         if *slot < REACHABLE {
                             *slot = REACHABLE;
+                            self.marked += 1;
                             self.stack.push(obj);
                         }
                     }

@@ -10,9 +10,10 @@
 use std::cell::Cell;
 
 /// Strong counts above this abort the process, like `Rc` does on overflow.
-/// Kept below `1 << 31` so the collector's scratch `gc_refs` (copied from the
-/// strong count) always has its top bit free for the REACHABLE mark.
-pub(crate) const MAX_STRONG: u32 = (1 << 31) - 1;
+/// Kept below `1 << 30` so the collector's scratch count (`COUNT_BASE` plus
+/// the strong count, less the internal references) always stays between 0
+/// and the REACHABLE mark (`1 << 31`).
+pub(crate) const MAX_STRONG: u32 = (1 << 30) - 1;
 
 /// Bits of the weak word that hold the count; the rest are flags.
 const WEAK_COUNT_MASK: u32 = (1 << 27) - 1;

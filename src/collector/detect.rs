@@ -313,14 +313,16 @@ impl Collector {
     /// stack) is then marked without tracing anything; a set with garbage
     /// is traced from every root, as in a single pass.
     ///
+    /// Returns whether every object of the set is reachable.
+    ///
     /// # Safety
     /// `count_internal` must have run on the set.
-    pub(super) unsafe fn mark(&self) {
+    pub(super) unsafe fn mark(&self) -> bool {
         // SAFETY: forwarded to the caller.
         unsafe {
             let candidates = self.classify_set();
             if candidates == 0 {
-                return;
+                return true;
             }
             let mut visitor = Visitor::new(Mode::Mark);
             visitor.stack = std::mem::take(&mut self.scratch().stack);
@@ -361,13 +363,16 @@ impl Collector {
                     }
                 }
             }
+            let all_reachable = visitor.marked == candidates;
             self.scratch().stack = visitor.stack;
+            all_reachable
         }
     }
 
     /// Step 4 for a collection of generations `0..=g`: survivors move to
     /// generation `dest`; the unreachable objects leave the generations and
-    /// are returned. Returns the number of survivors.
+    /// are returned. Returns the number of survivors. `all_reachable` (what
+    /// `mark` returned) moves whole bitmap words without reading a slot.
     ///
     /// # Safety
     /// `mark` must have run; runs no user code.
@@ -375,6 +380,7 @@ impl Collector {
         &self,
         g: usize,
         dest: usize,
+        all_reachable: bool,
         unreachable: &mut Vec<ObjRef>,
     ) -> usize {
         let mut survivors_total = 0;
@@ -399,6 +405,10 @@ impl Collector {
                     for w in 0..words {
                         let mut word = *bits.add(w);
                         let mut survivors = 0u64;
+                        if all_reachable {
+                            survivors = word;
+                            word = 0;
+                        }
                         while word != 0 {
                             let bit = word.trailing_zeros();
                             word &= word - 1;

@@ -326,6 +326,16 @@ impl Collector {
             }
             let mut visitor = Visitor::new(Mode::Mark);
             visitor.stack = std::mem::take(&mut self.scratch().stack);
+            // Marks and traces the object of `slot` if it is an untraced
+            // root; true once every candidate has been reached.
+            let mut from_root = |slot: *mut u32, obj: ObjRef, vtable: &VTable, meta: usize| {
+                if *slot != ROOT_UNTRACED {
+                    return false;
+                }
+                *slot = REACHABLE;
+                trace_reachable(obj, vtable, meta, &mut visitor);
+                visitor.marked == candidates
+            };
             let s = self.scratch();
             // The roots are found from the slots alone: a slot's index is its
             // block's index, and blocks outside the set are NOT_IN_SET.
@@ -335,31 +345,17 @@ impl Collector {
                     let scratch = (*pool.as_ptr()).scratch;
                     let blocks = Pool::block_layout(pool);
                     for i in 0..(*pool.as_ptr()).geometry.capacity {
-                        let slot = scratch.add(i as usize);
-                        if *slot == ROOT_UNTRACED {
-                            *slot = REACHABLE;
-                            let obj = ObjRef::new(blocks.block(i).cast(), false);
-                            trace_reachable(obj, vtable, 0, &mut visitor);
-                            if visitor.marked == candidates {
-                                break 'walk;
-                            }
+                        let obj = ObjRef::new(blocks.block(i).cast(), false);
+                        if from_root(scratch.add(i as usize), obj, vtable, 0) {
+                            break 'walk;
                         }
                     }
                 }
                 for &l in &s.set_large {
-                    let slot = &mut (*l.as_ptr()).gc_refs;
-                    if *slot == ROOT_UNTRACED {
-                        *slot = REACHABLE;
-                        let obj = ObjRef::new(LargeHeader::object(l), true);
-                        trace_reachable(
-                            obj,
-                            (*l.as_ptr()).vtable,
-                            (*l.as_ptr()).meta,
-                            &mut visitor,
-                        );
-                        if visitor.marked == candidates {
-                            break 'walk;
-                        }
+                    let obj = ObjRef::new(LargeHeader::object(l), true);
+                    let slot = std::ptr::addr_of_mut!((*l.as_ptr()).gc_refs);
+                    if from_root(slot, obj, (*l.as_ptr()).vtable, (*l.as_ptr()).meta) {
+                        break 'walk;
                     }
                 }
             }

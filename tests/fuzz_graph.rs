@@ -475,6 +475,18 @@ impl<C: Choices> Engine<C> {
         }
     }
 
+    /// The edges of node `b`, read through the `borrow_mut` guard held
+    /// across an operation, are still the model's (`when` ends the message).
+    fn check_borrowed_edges(&self, b: u32, edges: &[Gc<dyn GNode>], when: &str) {
+        let got: Vec<u32> = edges.iter().map(|e| e.core().id).collect();
+        self.check(got == self.m[b as usize].edges, || {
+            format!(
+                "borrowed node {b}: edges {got:?}{when}, model {:?}",
+                self.m[b as usize].edges
+            )
+        });
+    }
+
     // ----- model primitives ------------------------------------------------
 
     fn m_inc(&mut self, id: u32) {
@@ -1321,13 +1333,7 @@ impl<C: Choices> Engine<C> {
                 let r = gc::collect_generation(g);
                 self.replay_explicit(g, r);
                 self.check_events();
-                let got: Vec<u32> = guard.iter().map(|e| e.core().id).collect();
-                self.check(got == self.m[b as usize].edges, || {
-                    format!(
-                        "borrowed node {b}: edges {got:?} after the collection, model {:?}",
-                        self.m[b as usize].edges
-                    )
-                });
+                self.check_borrowed_edges(b, &guard, " after the collection");
                 drop(guard);
                 self.borrowed = None;
             }
@@ -1351,13 +1357,7 @@ impl<C: Choices> Engine<C> {
                 let kind = self.pick_kind();
                 self.create(kind);
                 self.check_events();
-                let got: Vec<u32> = guard.iter().map(|e| e.core().id).collect();
-                self.check(got == self.m[b as usize].edges, || {
-                    format!(
-                        "borrowed node {b}: edges {got:?}, model {:?}",
-                        self.m[b as usize].edges
-                    )
-                });
+                self.check_borrowed_edges(b, &guard, "");
                 drop(guard);
                 self.borrowed = None;
             }

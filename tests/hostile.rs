@@ -120,6 +120,16 @@ fn assert_heap_empty() {
     assert_eq!(gc::generation_sizes(), (0, 0, 0));
 }
 
+/// Makes a 2-cycle of finalizing nodes that owns `tail`, and drops it:
+/// garbage, two objects, until a collection reaches it.
+fn drop_garbage_pair_owning(tail: Gc<Node>) {
+    let a = fin_node();
+    let b = fin_node();
+    link(&a, &b);
+    link(&b, &a);
+    a.edges.borrow_mut().push(tail);
+}
+
 /// head → … → tail, `n` nodes; returns (head, tail).
 fn chain(n: usize, make: fn() -> Gc<Node>) -> (Gc<Node>, Gc<Node>) {
     let tail = make();
@@ -185,12 +195,7 @@ fn garbage_cycle_owning_a_million_deep_tail() {
     run(|| {
         let (tail_head, tail_end) = chain(MILLION, fin_node);
         drop(tail_end);
-        let a = fin_node();
-        let b = fin_node();
-        link(&a, &b);
-        link(&b, &a);
-        a.edges.borrow_mut().push(tail_head);
-        drop((a, b));
+        drop_garbage_pair_owning(tail_head);
         assert_eq!(gengc::collect(), MILLION + 2);
         assert_eq!(drops(), MILLION + 2);
         assert_eq!(finalizes(), MILLION + 2);
@@ -209,12 +214,7 @@ fn young_garbage_cycle_owning_a_million_deep_old_tail() {
         drop(tail_end);
         assert_eq!(gengc::collect(), 0);
         assert_eq!(gc::generation_sizes(), (0, 0, MILLION));
-        let a = fin_node();
-        let b = fin_node();
-        link(&a, &b);
-        link(&b, &a);
-        a.edges.borrow_mut().push(tail_head);
-        drop((a, b));
+        drop_garbage_pair_owning(tail_head);
         assert_eq!(gc::collect_generation(0), 2);
         assert_eq!(drops(), MILLION + 2);
         assert_eq!(finalizes(), MILLION + 2);

@@ -51,9 +51,9 @@ pub struct Gc<T: ?Sized> {
 impl<T: Trace + 'static> Gc<T> {
     /// Moves `value` into a new object.
     ///
-    /// If `T` may own a `Gc` (see [`Trace::needs_trace`]), the object enters
-    /// the young generation, and this call may first run an automatic
-    /// collection.
+    /// If `T` may own a `Gc` (see [`Trace::needs_trace`]) and is not
+    /// [acyclic](Trace::is_acyclic), the object enters the young generation,
+    /// and this call may first run an automatic collection.
     ///
     /// ```
     /// use gengc::Gc;
@@ -71,8 +71,9 @@ impl<T: Trace + 'static> Gc<T> {
                 header: Header::new_strong(place.flags()),
                 value,
             });
-            // A leaf type is never tracked: skip even the pool's flag.
-            if T::needs_trace() {
+            // Leaf and acyclic types are never tracked: skip even the
+            // pool's flag.
+            if T::needs_trace() && !T::is_acyclic() {
                 heap::commit(place);
             }
             Gc::from_inner(ptr)

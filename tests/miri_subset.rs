@@ -151,6 +151,55 @@ fn deep_chain_uses_the_trashcan() {
 }
 
 #[test]
+fn acyclic_chains_use_the_trashcan_untracked() {
+    // Deaths through the trashcan without a generation, pooled and large;
+    // the chain ends in a tracked node that it keeps alive.
+    #[derive(Trace)]
+    #[gc(acyclic, crate = gengc)]
+    struct Cons {
+        tail: Option<Gc<Cons>>,
+        end: Option<Gc<Node>>,
+    }
+    #[derive(Trace)]
+    #[gc(acyclic, crate = gengc)]
+    struct BigCons {
+        tail: Option<Gc<BigCons>>,
+        _pad: [u64; 70],
+    }
+    run(|| {
+        let end = node();
+        let weak_end = Gc::downgrade(&end);
+        let mut list = Gc::new(Cons {
+            tail: None,
+            end: Some(end),
+        });
+        for _ in 0..300 {
+            list = Gc::new(Cons {
+                tail: Some(list),
+                end: None,
+            });
+        }
+        let mut big = Gc::new(BigCons {
+            tail: None,
+            _pad: [0; 70],
+        });
+        for _ in 0..100 {
+            big = Gc::new(BigCons {
+                tail: Some(big),
+                _pad: [0; 70],
+            });
+        }
+        assert!(!gc::is_tracked(&list) && !gc::is_tracked(&big));
+        assert_eq!(gc::collect(), 0);
+        assert!(weak_end.upgrade().is_some(), "held by the untracked chain");
+        drop((list, big));
+        assert_eq!(counts().0, 1);
+        assert!(weak_end.upgrade().is_none());
+        assert_eq!(gengc::memory_report().large_objects, 0);
+    });
+}
+
+#[test]
 fn panicking_finalizer_leaves_a_usable_heap() {
     struct Bomb(RefCell<Option<Gc<Bomb>>>);
     impl Finalize for Bomb {

@@ -10,7 +10,7 @@ use syn::punctuated::Punctuated;
 use syn::{Attribute, Expr, ExprLit, Ident, Lit, LitStr, Meta, Path, Token, WherePredicate};
 
 /// The full list of accepted attributes; every usage error ends with it.
-const USAGE: &str = "`#[gc(...)]` accepts on the type: `finalize`, `unsafe_drop`, \
+const USAGE: &str = "`#[gc(...)]` accepts on the type: `finalize`, `acyclic`, `unsafe_drop`, \
                      `bound = \"...\"`, `crate = path`; on a field or variant: `skip`";
 
 /// Builds the error for a misuse of `#[gc(...)]`: the problem, then the usage.
@@ -59,6 +59,7 @@ impl Place {
 enum Key {
     Skip,
     Finalize,
+    Acyclic,
     UnsafeDrop,
     Bound,
     Crate,
@@ -71,6 +72,7 @@ impl Key {
         Some(match ident.as_str() {
             "skip" => Key::Skip,
             "finalize" => Key::Finalize,
+            "acyclic" => Key::Acyclic,
             "unsafe_drop" => Key::UnsafeDrop,
             "bound" => Key::Bound,
             "crate" => Key::Crate,
@@ -82,6 +84,7 @@ impl Key {
         match self {
             Key::Skip => "skip",
             Key::Finalize => "finalize",
+            Key::Acyclic => "acyclic",
             Key::UnsafeDrop => "unsafe_drop",
             Key::Bound => "bound",
             Key::Crate => "crate",
@@ -105,6 +108,7 @@ impl Key {
         match self {
             Key::Skip => "`skip` takes no value",
             Key::Finalize => "`finalize` takes no value",
+            Key::Acyclic => "`acyclic` takes no value",
             Key::UnsafeDrop => "`unsafe_drop` takes no value",
             Key::Bound => {
                 "`bound` takes a string of where-clause predicates: `bound = \"T: Trace\"`"
@@ -200,6 +204,9 @@ pub(crate) struct TypeAttrs {
     /// The `finalize` keyword of `#[gc(finalize)]`, kept to span the call to
     /// `Finalize::finalize` on it (a missing impl is reported there).
     pub(crate) finalize: Option<Ident>,
+    /// `#[gc(acyclic)]`: values never take part in a cycle, so objects of
+    /// the type are not tracked (`Trace::is_acyclic`).
+    pub(crate) acyclic: bool,
     /// `bound = "..."`: replaces the inferred bounds.
     pub(crate) bound: Option<Punctuated<WherePredicate, Token![,]>>,
     /// The path of the `gengc` crate: `::gengc` unless `crate = ...` says otherwise.
@@ -214,6 +221,7 @@ impl TypeAttrs {
         let mut parsed = TypeAttrs {
             drop_mode: DropMode::Forbid,
             finalize: None,
+            acyclic: false,
             bound: None,
             krate: syn::parse_quote!(::gengc),
             krate_invalid: false,
@@ -221,6 +229,7 @@ impl TypeAttrs {
         for entry in parse(attrs, Place::Type, errors) {
             match (entry.key, &entry.value) {
                 (Key::Finalize, _) => parsed.finalize = entry.path.get_ident().cloned(),
+                (Key::Acyclic, _) => parsed.acyclic = true,
                 (Key::UnsafeDrop, _) => parsed.drop_mode = DropMode::Allow,
                 (Key::Bound, Some(value)) => match parse_bound(value) {
                     Ok(bound) => parsed.bound = Some(bound),

@@ -173,6 +173,17 @@ fn generate(input: &DeriveInput, attrs: &TypeAttrs, variants: &[Variant<'_>]) ->
         needs("needs_finalize")
     };
 
+    // Only emitted when asked for: the trait's default (`false`) is right
+    // for every other type.
+    let is_acyclic = attrs.acyclic.then(|| {
+        quote! {
+            #[inline]
+            fn is_acyclic() -> bool {
+                true
+            }
+        }
+    });
+
     let drop_ban = match attrs.drop_mode {
         DropMode::Forbid => Some(drop_ban(input, krate)),
         DropMode::Allow => None,
@@ -195,6 +206,8 @@ fn generate(input: &DeriveInput, attrs: &TypeAttrs, variants: &[Variant<'_>]) ->
                 fn needs_trace() -> bool {
                     #needs_trace
                 }
+
+                #is_acyclic
 
                 #[inline]
                 fn finalize_glue(&self) {

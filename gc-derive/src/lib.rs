@@ -50,6 +50,8 @@ use syn::{parse_macro_input, DeriveInput};
 /// - `needs_trace` is `true` if any traced field's type may own a `Gc`: a
 ///   struct of `String`s and integers is a leaf that the collector never
 ///   tracks;
+/// - `is_acyclic` is `true` with `#[gc(acyclic)]` (not emitted otherwise:
+///   the trait's default is `false`);
 /// - `finalize_glue` runs the type's own `Finalize` hook (with
 ///   `#[gc(finalize)]`), then those of the traced fields; `needs_finalize`
 ///   says whether any of that does something.
@@ -140,6 +142,35 @@ use syn::{parse_macro_input, DeriveInput};
 ///     }
 /// }
 /// # let _ = Gc::new(TempFile { path: String::new(), owner: None });
+/// ```
+///
+/// ## `#[gc(acyclic)]` on the type
+///
+/// Promises that a value of the type never takes part in a reference cycle,
+/// so objects of the type are not tracked by the cycle collector although
+/// they own `Gc`s (`Trace::is_acyclic` answers `true`): collections never
+/// read them and their references count as references from outside. Use it
+/// for immutable structures — trees, ASTs, persistent lists — built from
+/// values that cannot be changed to point back: no `RefCell`, `Cell` or
+/// other interior mutability that can hold a `Gc` anywhere their `Gc`s
+/// lead. Dropping them stays iterative (a million-long chain is safe).
+///
+/// A wrong promise is safe: a cycle through such an object is never
+/// collected, and leaks as it would with `Rc`.
+///
+/// ```
+/// use gengc::{gc, Gc, Trace};
+///
+/// #[derive(Trace)]
+/// #[gc(acyclic)]
+/// enum Expr {
+///     Number(f64),
+///     Add(Gc<Expr>, Gc<Expr>),
+/// }
+///
+/// let one = Gc::new(Expr::Number(1.0));
+/// let sum = Gc::new(Expr::Add(one.clone(), one));
+/// assert!(!gc::is_tracked(&sum));
 /// ```
 ///
 /// ## `#[gc(unsafe_drop)]` on the type

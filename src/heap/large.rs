@@ -111,7 +111,7 @@ impl LargeHeader {
                 gc_refs: NOT_IN_SET,
                 generation: UNTRACKED,
                 death: match chain.as_ref() {
-                    Some(c) => Death::of(c.tracked, c.needs_finalize),
+                    Some(c) => Death::of(c.tracked, c.owns_gc, c.needs_finalize),
                     None => Death::Finalized,
                 },
             });

@@ -296,7 +296,7 @@ pub(crate) fn place_sized<T: Trace + 'static>() -> Placement {
     let block_size = layout.size().next_multiple_of(8);
     match current() {
         Some(heap) => {
-            if T::needs_trace() {
+            if T::needs_trace() && !T::is_acyclic() {
                 heap.collector.maybe_collect();
             }
             if is_small(block_size, layout.align()) {
@@ -323,11 +323,11 @@ pub(crate) fn place_unsized(
     let layout = layout.pad_to_align();
     // Pools cannot recover a slice's length, so a slice whose elements the
     // collector must trace or finalize becomes a large object, which can.
-    let tracked = (vtable.needs_trace)();
-    let pooled = !tracked && !(vtable.needs_finalize)();
+    let owns_gc = (vtable.needs_trace)();
+    let pooled = !owns_gc && !(vtable.needs_finalize)();
     match current() {
         Some(heap) => {
-            if tracked {
+            if owns_gc && !(vtable.acyclic)() {
                 heap.collector.maybe_collect();
             }
             let class = layout.size().next_multiple_of(16);
@@ -385,8 +385,9 @@ pub(crate) unsafe fn commit(place: Placement) {
 }
 
 /// Takes an object out of the collector's generations (it is dying or its
-/// value is being moved out). Returns its heap if its type is tracked
-/// (`None` for leaf types and heapless objects).
+/// value is being moved out). Returns its heap if its value may own a `Gc`
+/// (tracked and acyclic types; `None` for leaf types and heapless objects),
+/// so that its death goes through the trashcan.
 ///
 /// # Safety
 /// The object's block must be allocated.
@@ -397,15 +398,19 @@ pub(crate) unsafe fn untrack(obj: ObjRef) -> Option<&'static HeapState> {
         if obj.is_large() {
             let large = obj.large();
             let heap = (*large.as_ptr()).heap;
-            if heap.is_null() || !(*(*large.as_ptr()).chain).tracked {
+            if heap.is_null() || !(*(*large.as_ptr()).chain).owns_gc {
                 return None;
             }
-            (*heap).collector.untrack_large(large);
+            if (*(*large.as_ptr()).chain).tracked {
+                (*heap).collector.untrack_large(large);
+            }
             Some(&*heap)
         } else {
             let pool = obj.pool();
             if !(*pool.as_ptr()).tracked {
-                return None;
+                return (*pool.as_ptr())
+                    .owns_gc
+                    .then(|| (*pool.as_ptr()).heap.as_ref());
             }
             let heap = (*pool.as_ptr()).heap.as_ref();
             let index = Pool::index_of(pool, obj.header_ptr().as_ptr().cast());
@@ -486,7 +491,8 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
                     drop(block);
                     return;
                 }
-                Death::Tracked => return tracked_death(ptr, pool),
+                Death::Tracked => return owner_death::<T, true>(ptr, pool),
+                Death::Acyclic => return owner_death::<T, false>(ptr, pool),
                 Death::Finalized => {}
             }
         } else if !header.as_ref().has_flag(FLAG_DROPPED)
@@ -498,21 +504,25 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     }
 }
 
-/// The death of a pooled tracked object without finalizer: leave the
-/// generation, drop the value under the trashcan, free the block. (Out of
-/// line, so that a leaf's death above needs no saved registers.)
+/// The death of a pooled object that may own a `Gc`, without finalizer:
+/// leave the generation (if `TRACKED`), drop the value under the trashcan,
+/// free the block. (Out of line, so that a leaf's death above needs no
+/// saved registers.)
 ///
 /// # Safety
 /// As for [`strong_count_zero`]; `pool` is the object's pool, of
-/// `Death::Tracked` objects, and the value is not dropped yet.
+/// `Death::Tracked` objects if `TRACKED`, else of `Death::Acyclic` ones, and
+/// the value is not dropped yet.
 #[inline(never)]
-unsafe fn tracked_death<T: ?Sized>(ptr: NonNull<GcBox<T>>, pool: NonNull<Pool>) {
+unsafe fn owner_death<T: ?Sized, const TRACKED: bool>(ptr: NonNull<GcBox<T>>, pool: NonNull<Pool>) {
     // SAFETY: forwarded to the caller.
     unsafe {
         let header = ptr.cast::<Header>();
         let heap = (*pool.as_ptr()).heap.as_ref();
-        heap.collector
-            .untrack_pooled(pool, Pool::index_of(pool, header.as_ptr().cast()));
+        if TRACKED {
+            heap.collector
+                .untrack_pooled(pool, Pool::index_of(pool, header.as_ptr().cast()));
+        }
         let depth = heap.drop_depth.get();
         if depth >= TRASHCAN_DEPTH {
             (*heap.deferred.get()).push(ObjRef::new(header, false));
@@ -675,7 +685,7 @@ impl<F: FnMut()> Drop for OnUnwind<F> {
 /// start a collection, which must not see an object with no strong count),
 /// and either defer the rest to the trashcan (returns `None`) or enter it.
 ///
-/// Only tracked types use the trashcan: a value that can own no `Gc` cannot
+/// Only types that may own a `Gc` (tracked or acyclic) use the trashcan: a value that can own no `Gc` cannot
 /// start a cascade of deaths, so leaf objects (the common case) skip its
 /// bookkeeping. (A chain linked only through `#[gc(skip)]` fields is dropped
 /// recursively, as `Rc` would.)

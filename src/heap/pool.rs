@@ -104,16 +104,20 @@ pub(crate) enum Death {
     /// Tracked, no finalizer: leave the generation, drop the value under
     /// the trashcan, free the block.
     Tracked,
+    /// Acyclic (owns `Gc`s, untracked), no finalizer: drop the value under
+    /// the trashcan, free the block.
+    Acyclic,
     /// Has a finalizer: the general path.
     Finalized,
 }
 
 impl Death {
-    pub(crate) fn of(tracked: bool, needs_finalize: bool) -> Death {
-        match (tracked, needs_finalize) {
-            (false, false) => Death::Plain,
-            (true, false) => Death::Tracked,
-            _ => Death::Finalized,
+    pub(crate) fn of(tracked: bool, owns_gc: bool, needs_finalize: bool) -> Death {
+        match (needs_finalize, owns_gc, tracked) {
+            (true, _, _) => Death::Finalized,
+            (false, false, _) => Death::Plain,
+            (false, true, true) => Death::Tracked,
+            (false, true, false) => Death::Acyclic,
         }
     }
 }
@@ -124,6 +128,8 @@ pub(crate) struct Pool {
     pub(crate) heap: NonNull<HeapState>,
     pub(crate) geometry: PoolGeometry,
     pub(crate) tracked: bool,
+    /// Its values may own a `Gc` (see `TypeChain::owns_gc`).
+    pub(crate) owns_gc: bool,
     /// How a death of one of its objects goes (see `strong_count_zero`);
     /// `Death::Finalized` exactly when the type has a finalizer.
     pub(crate) death: Death,
@@ -170,10 +176,11 @@ impl Pool {
     ) -> NonNull<Pool> {
         let pool = mem.cast::<Pool>();
         // SAFETY: the caller guarantees a live chain.
-        let (vtable, geometry, tracked, needs_finalize) = unsafe {
+        let (vtable, geometry, tracked, owns_gc, needs_finalize) = unsafe {
             let c = chain.as_ptr();
             let geometry = (*c).geometry.expect("pooled chain");
-            ((*c).vtable, geometry, (*c).tracked, (*c).needs_finalize)
+            let c = &*c;
+            (c.vtable, geometry, c.tracked, c.owns_gc, c.needs_finalize)
         };
         // SAFETY: the memory is ours, aligned and large enough for the header
         // followed by `geometry.bitmaps` bitmaps of `geometry.words` words.
@@ -183,7 +190,8 @@ impl Pool {
                 heap,
                 geometry,
                 tracked,
-                death: Death::of(tracked, needs_finalize),
+                owns_gc,
+                death: Death::of(tracked, owns_gc, needs_finalize),
                 arena,
                 used: 0,
                 bump: 0,

@@ -65,8 +65,12 @@ impl Hasher for TypeIdHasher {
 pub(crate) struct TypeChain {
     pub(crate) vtable: &'static VTable,
     pub(crate) geometry: Option<PoolGeometry>,
-    /// Objects of this type enter the generations (the type may own a `Gc`).
+    /// Objects of this type enter the generations (the type may own a `Gc`
+    /// and is not acyclic).
     pub(crate) tracked: bool,
+    /// Values of this type may own a `Gc` (tracked or acyclic): their deaths
+    /// go through the trashcan.
+    pub(crate) owns_gc: bool,
     pub(crate) needs_finalize: bool,
     /// The vtable works from a thin pointer (false for pooled slices, whose
     /// length only their `Gc` knows; those are never tracked).
@@ -307,13 +311,16 @@ impl Registry {
     ) -> NonNull<TypeChain> {
         // A slice whose length the pool cannot recover is never tracked: the
         // allocator sends slices of traced elements to large objects instead.
-        let tracked = erasable && (vtable.needs_trace)();
+        let owns_gc = erasable && (vtable.needs_trace)();
+        // Acyclic types own `Gc`s but never enter the generations.
+        let tracked = owns_gc && !(vtable.acyclic)();
         let geometry = (key.block_size != 0)
             .then(|| PoolGeometry::new(key.block_size as usize, align.max(8), tracked));
         let chain = Box::into_raw(Box::new(TypeChain {
             vtable,
             geometry,
             tracked,
+            owns_gc,
             needs_finalize: (vtable.needs_finalize)(),
             erasable,
             heap,

@@ -19,6 +19,8 @@ pub(crate) struct VTable {
     pub(crate) type_name: fn() -> &'static str,
     pub(crate) type_id: fn() -> TypeId,
     pub(crate) needs_trace: fn() -> bool,
+    /// `Trace::is_acyclic`: owns `Gc`s, but is never tracked.
+    pub(crate) acyclic: fn() -> bool,
     pub(crate) needs_finalize: fn() -> bool,
 }
 
@@ -70,6 +72,7 @@ impl<T: Trace + 'static> HasVTable for T {
         type_name: std::any::type_name::<T>,
         type_id: TypeId::of::<T>,
         needs_trace: T::needs_trace,
+        acyclic: T::is_acyclic,
         needs_finalize: T::needs_finalize,
     };
 }
@@ -86,6 +89,7 @@ impl<T: Trace + 'static> SliceVTable<T> {
         type_name: std::any::type_name::<[T]>,
         type_id: TypeId::of::<[T]>,
         needs_trace: T::needs_trace,
+        acyclic: T::is_acyclic,
         needs_finalize: T::needs_finalize,
     };
 }
@@ -98,5 +102,6 @@ pub(crate) const STR_VTABLE: VTable = VTable {
     type_name: std::any::type_name::<str>,
     type_id: TypeId::of::<str>,
     needs_trace: || false,
+    acyclic: || false,
     needs_finalize: || false,
 };

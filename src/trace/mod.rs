@@ -44,7 +44,8 @@ use std::ptr::NonNull;
 ///    may already be dropped.
 /// 4. `needs_trace` may return `false` only if no value of the type can own
 ///    a `Gc` (returning `false` for a type that does own one is safe but
-///    leaks every cycle through it).
+///    leaks every cycle through it). The same holds for `is_acyclic`
+///    returning `true`.
 ///
 /// # Example
 ///
@@ -97,6 +98,42 @@ pub unsafe trait Trace {
         Self: Sized,
     {
         true
+    }
+
+    /// Whether a value of this type, living in its own `Gc`, can never be
+    /// part of a reference cycle. Objects of such a type are not tracked by
+    /// the cycle collector even though they own `Gc`s: collections never
+    /// read them (their references count as references from outside, like
+    /// a `Gc` on the stack), and their deaths are pure reference counting.
+    ///
+    /// The derive answers `true` for types marked `#[gc(acyclic)]`, `false`
+    /// otherwise. A type is truly acyclic when nothing reachable from its
+    /// values can be changed to point back at them: no `RefCell`, `Cell` or
+    /// other interior mutability that can hold a `Gc`, anywhere its `Gc`s
+    /// lead (an immutable tree, an AST, a persistent list). A wrong `true`
+    /// is safe: a cycle through such an object is never collected and
+    /// leaks, as it would with `Rc` — it is never freed early.
+    ///
+    /// ```
+    /// use gengc::{gc, Gc, Trace};
+    ///
+    /// #[derive(Trace)]
+    /// #[gc(acyclic)]
+    /// struct Cons {
+    ///     head: u64,
+    ///     tail: Option<Gc<Cons>>,
+    /// }
+    ///
+    /// assert!(<Cons as Trace>::is_acyclic());
+    /// let list = Gc::new(Cons { head: 1, tail: Some(Gc::new(Cons { head: 2, tail: None })) });
+    /// assert!(!gc::is_tracked(&list));
+    /// ```
+    #[inline(always)]
+    fn is_acyclic() -> bool
+    where
+        Self: Sized,
+    {
+        false
     }
 
     /// Runs the [`Finalize`] hooks of this value and of the values it owns

@@ -101,18 +101,21 @@ fn main() {
         g.throughput(Throughput::Elements(nodes));
         g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
         for_each_lib!(tree_1m(&mut g));
+        tree_1m::<gengc_benches::peers::gengc::acyclic::GengcAcyclicLib>(&mut g);
         g.finish();
 
         let mut g = c.benchmark_group("tree_1m_walk");
         g.throughput(Throughput::Elements(nodes));
         g.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
         for_each_lib!(tree_1m_walk(&mut g));
+        tree_1m_walk::<gengc_benches::peers::gengc::acyclic::GengcAcyclicLib>(&mut g);
         g.finish();
 
         let mut g = c.benchmark_group("tree_1m_drop");
         g.throughput(Throughput::Elements(nodes));
         g.sample_size(10).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(1));
         for_each_lib!(tree_1m_drop(&mut g));
+        tree_1m_drop::<gengc_benches::peers::gengc::acyclic::GengcAcyclicLib>(&mut g);
         g.finish();
 
         c.final_summary();

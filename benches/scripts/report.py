@@ -19,8 +19,9 @@ import os
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target", "criterion")
-ORDER = ["Rc", "gengc", "rust-cc", "dumpster", "bacon_rajan_cc", "gcmodule", "gc"]
-PEERS = ORDER[2:]
+# "gengc-acyclic": the tree workloads with the node marked `#[gc(acyclic)]`.
+ORDER = ["Rc", "gengc", "gengc-acyclic", "rust-cc", "dumpster", "bacon_rajan_cc", "gcmodule", "gc"]
+PEERS = ORDER[3:]
 # Workloads that build no cycle (the floor is the same structure with Rc).
 ACYCLIC = {"alloc_drop", "alloc_drop_tracked", "clone_drop", "tree_1m", "tree_1m_walk",
            "tree_1m_drop", "binary_trees", "build_4m_vs_1m", "alloc_by_size"}
@@ -94,27 +95,33 @@ def summary():
             by_param.setdefault(param or "", {})[name] = (mean, elems)
         for param in sorted(by_param, key=param_key):
             rows = by_param[param]
-            if "gengc" not in rows:
-                continue
-            gm, elems = rows["gengc"]
-            per = (lambda t: fmt_time(t / elems)) if elems else fmt_time
-            label = f"{g} ({param})" if param else g
-            rc = rows.get("Rc")
-            peers = sorted((rows[p][0], p) for p in PEERS if p in rows)
-            best_t, best = peers[0] if peers else (None, None)
-            rank = 1 + sum(1 for t, _ in peers if t < gm)
-            out.append("| {} | {} | {} | {} | {} | {} | {} | {} |".format(
-                label,
-                "acyclic" if g in ACYCLIC else "cycles",
-                per(rc[0]) if rc else "—",
-                per(gm),
-                f"{gm / rc[0]:.2f}×" if rc else "—",
-                f"{best} {per(best_t)}" if best else "—",
-                f"{gm / best_t:.2f}×" if best else "—",
-                rank if best else "—",
-            ))
+            for variant in ("gengc", "gengc-acyclic"):
+                if variant not in rows:
+                    continue
+                out.append(summary_row(g, param, rows, variant))
     print("\n".join(out) + "\n")
 
+
+def summary_row(g, param, rows, variant):
+    gm, elems = rows[variant]
+    per = (lambda t: fmt_time(t / elems)) if elems else fmt_time
+    label = f"{g} ({param})" if param else g
+    if variant != "gengc":
+        label += f", {variant}"
+    rc = rows.get("Rc")
+    peers = sorted((rows[p][0], p) for p in PEERS if p in rows)
+    best_t, best = peers[0] if peers else (None, None)
+    rank = 1 + sum(1 for t, _ in peers if t < gm)
+    return "| {} | {} | {} | {} | {} | {} | {} | {} |".format(
+        label,
+        "acyclic" if g in ACYCLIC else "cycles",
+        per(rc[0]) if rc else "—",
+        per(gm),
+        f"{gm / rc[0]:.2f}×" if rc else "—",
+        f"{best} {per(best_t)}" if best else "—",
+        f"{gm / best_t:.2f}×" if best else "—",
+        rank if best else "—",
+    )
 
 def main():
     if sys.argv[1:] == ["--summary"]:

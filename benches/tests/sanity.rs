@@ -46,6 +46,7 @@ fn all_libraries_agree() {
     on_big_stack(|| {
         let mut out = Vec::new();
         for_each_lib!(answers(&mut out));
+        answers::<gengc_benches::peers::gengc::acyclic::GengcAcyclicLib>(&mut out);
         for (name, a) in &out {
             println!("{name}: {a}");
             assert_eq!(a, &out[0].1, "{name} disagrees with {}", out[0].0);

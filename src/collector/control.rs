@@ -446,7 +446,8 @@ pub fn take_garbage() -> Vec<AnyGc> {
     with_heap(|h| std::mem::take(&mut *h.collector().garbage.borrow_mut()))
 }
 
-/// Whether the collector tracks this object (its type may own a `Gc`).
+/// Whether the collector tracks this object (its type may own a `Gc` and
+/// is not [acyclic](crate::Trace::is_acyclic)).
 ///
 /// ```
 /// use gengc::{gc, Gc};
@@ -517,6 +518,8 @@ pub fn referents<T: ?Sized>(gc: &Gc<T>) -> Vec<AnyGc> {
 
 /// Every tracked object that references this one (CPython's
 /// `gc.get_referrers`). It traces the whole heap: O(heap), a debugging tool.
+/// Untracked objects — of [acyclic](crate::Trace::is_acyclic) types, like
+/// CPython's untracked ones — are not searched.
 ///
 /// ```
 /// use gengc::{gc, Gc};

@@ -46,3 +46,24 @@ pub struct GraphNode {
 }
 
 crate::rc_like_lib!(GengcLib, "gengc", Gc, collect = gengc::collect(), manual = None, candidate = false);
+
+/// gengc with the immutable `Tree` node marked `#[gc(acyclic)]` (untracked:
+/// no collection ever reads it); every other node type is the default one.
+/// Only the tree workloads run it, beside the default (tracked) tree.
+pub mod acyclic {
+    pub use super::{Blob, GraphNode, Leaf, LinkNode, MultiNode, PTreeNode};
+    use gengc::{Gc, Trace};
+    use std::cell::RefCell;
+
+    pub struct GengcAcyclicLib;
+
+    #[derive(Trace)]
+    #[gc(acyclic)]
+    pub struct TreeNode {
+        left: Option<Gc<TreeNode>>,
+        right: Option<Gc<TreeNode>>,
+        v: u64,
+    }
+
+    crate::rc_like_lib!(GengcAcyclicLib, "gengc-acyclic", Gc, collect = gengc::collect(), manual = None, candidate = false);
+}

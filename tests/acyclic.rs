@@ -5,27 +5,10 @@
 
 mod common;
 
-use common::run;
-use gengc::{gc, memory_report, Finalize, Gc, Trace, Tracer};
+use common::{run, DropCount};
+use gengc::{gc, memory_report, Finalize, Gc, Trace};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-
-/// Counts its drops; owns no `Gc`.
-struct DropCount(Rc<Cell<usize>>);
-
-impl Drop for DropCount {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-    }
-}
-
-// SAFETY: owns no Gc.
-unsafe impl Trace for DropCount {
-    fn trace(&self, _: &mut Tracer<'_>) {}
-    fn needs_trace() -> bool {
-        false
-    }
-}
 
 /// An immutable binary tree node.
 #[derive(Trace)]

@@ -10,23 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 mod common;
-use common::run;
-
-/// Counts drops into a shared counter. A leaf: it owns no `Gc`.
-struct DropCount(Rc<Cell<usize>>);
-
-impl Drop for DropCount {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-    }
-}
-
-unsafe impl Trace for DropCount {
-    fn trace(&self, _: &mut Tracer<'_>) {}
-    fn needs_trace() -> bool {
-        false
-    }
-}
+use common::{run, DropCount};
 
 /// A tracked node with an optional successor and a drop counter.
 struct Node {

@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 use gengc::{Trace, Tracer};
+use std::cell::Cell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -29,6 +31,23 @@ impl Drop for Counted {
 
 // SAFETY: owns no Gc.
 unsafe impl Trace for Counted {
+    fn trace(&self, _: &mut Tracer<'_>) {}
+    fn needs_trace() -> bool {
+        false
+    }
+}
+
+/// Counts its drops in a shared counter of the test's thread. Owns no `Gc`.
+pub struct DropCount(pub Rc<Cell<usize>>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+// SAFETY: owns no Gc.
+unsafe impl Trace for DropCount {
     fn trace(&self, _: &mut Tracer<'_>) {}
     fn needs_trace() -> bool {
         false

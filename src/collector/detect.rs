@@ -104,7 +104,12 @@ pub(super) unsafe fn add_strong(obj: ObjRef, slot: *mut u32, held: u32) {
 /// # Safety
 /// `obj` must be alive, in the set, and marked; `vtable` and `meta` its own.
 #[inline(always)]
-unsafe fn trace_reachable(obj: ObjRef, vtable: &VTable, meta: usize, visitor: &mut Visitor) {
+pub(super) unsafe fn trace_reachable(
+    obj: ObjRef,
+    vtable: &VTable,
+    meta: usize,
+    visitor: &mut Visitor,
+) {
     // SAFETY: forwarded to the caller; objects on the stack are alive
     // members of the set.
     unsafe {

@@ -23,7 +23,7 @@
 //! A panic from a finalizer or destructor is caught, the teardown finishes,
 //! and the first panic is resumed once the collector's state is restored.
 
-use super::detect::{add_strong, external_refs};
+use super::detect::{add_strong, external_refs, trace_reachable};
 use super::visit::{gc_refs_slot, is_reachable, Mode, Visitor, COUNT_BASE, REACHABLE};
 use super::{ClearSetOnUnwind, Collector, OLD};
 use crate::any::AnyGc;
@@ -172,12 +172,8 @@ impl Collector {
                 for &obj in &garbage {
                     if external_refs(obj) > 0 {
                         *gc_refs_slot(obj).expect("garbage in set") = REACHABLE;
-                        visitor.stack.push(obj);
-                        while let Some(o) = visitor.stack.pop() {
-                            o.trace(&mut Tracer {
-                                visitor: &mut visitor,
-                            });
-                        }
+                        let (vtable, meta) = obj.vtable();
+                        trace_reachable(obj, vtable, meta, &mut visitor);
                     }
                 }
                 garbage.iter().copied().partition::<Vec<_>, _>(|&obj| {

@@ -73,7 +73,7 @@ impl<T: Trace + 'static> Gc<T> {
             });
             // Leaf and acyclic types are never tracked: skip even the
             // pool's flag.
-            if T::needs_trace() && !T::is_acyclic() {
+            if heap::tracks::<T>() {
                 heap::commit(place);
             }
             Gc::from_inner(ptr)

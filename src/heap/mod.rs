@@ -285,6 +285,13 @@ pub(crate) fn with_heap<R>(f: impl FnOnce(&HeapState) -> R) -> R {
     f(current().expect("gengc: the thread's heap has already been torn down (thread exit)"))
 }
 
+/// Whether objects of `T` enter the generations (`VTable::tracked`, folded
+/// to a constant).
+#[inline(always)]
+pub(crate) fn tracks<T: Trace>() -> bool {
+    T::needs_trace() && !T::is_acyclic()
+}
+
 /// Places an object for a sized `T`. For tracked types this first gives the
 /// collector its chance to run, before any block is taken, so no half-built
 /// object is ever scanned.
@@ -296,7 +303,7 @@ pub(crate) fn place_sized<T: Trace + 'static>() -> Placement {
     let block_size = layout.size().next_multiple_of(8);
     match current() {
         Some(heap) => {
-            if T::needs_trace() && !T::is_acyclic() {
+            if tracks::<T>() {
                 heap.collector.maybe_collect();
             }
             if is_small(block_size, layout.align()) {
@@ -327,7 +334,7 @@ pub(crate) fn place_unsized(
     let pooled = !owns_gc && !(vtable.needs_finalize)();
     match current() {
         Some(heap) => {
-            if owns_gc && !(vtable.acyclic)() {
+            if vtable.tracked() {
                 heap.collector.maybe_collect();
             }
             let class = layout.size().next_multiple_of(16);
@@ -685,10 +692,10 @@ impl<F: FnMut()> Drop for OnUnwind<F> {
 /// start a collection, which must not see an object with no strong count),
 /// and either defer the rest to the trashcan (returns `None`) or enter it.
 ///
-/// Only types that may own a `Gc` (tracked or acyclic) use the trashcan: a value that can own no `Gc` cannot
-/// start a cascade of deaths, so leaf objects (the common case) skip its
-/// bookkeeping. (A chain linked only through `#[gc(skip)]` fields is dropped
-/// recursively, as `Rc` would.)
+/// Only types that may own a `Gc` (tracked or acyclic) use the trashcan: a
+/// value that can own no `Gc` cannot start a cascade of deaths, so leaf
+/// objects (the common case) skip its bookkeeping. (A chain linked only
+/// through `#[gc(skip)]` fields is dropped recursively, as `Rc` would.)
 ///
 /// # Safety
 /// `obj` must have just lost its last strong reference.

@@ -4,10 +4,11 @@
 //! like obmalloc's `POOL_ADDR`. The pool header holds what is the same for
 //! every block (the type's chain, the block size); per-block state is kept
 //! in bitmaps beside it: for pools of tracked types, which generation each
-//! live object is in. (Whether a block is allocated needs no bit: free blocks are exactly
-//! those on the free list or past the bump index, and keeping a bit for it
-//! cost a multiply and two memory writes on every allocation and free.) Blocks are carved lazily (a bump
-//! index) and recycled through an intrusive free list.
+//! live object is in. (Whether a block is allocated needs no bit: free
+//! blocks are exactly those on the free list or past the bump index, and
+//! keeping a bit for it cost a multiply and two memory writes on every
+//! allocation and free.) Blocks are carved lazily (a bump index) and
+//! recycled through an intrusive free list.
 
 use crate::heap::registry::TypeChain;
 use crate::heap::vtable::VTable;
@@ -69,13 +70,6 @@ impl PoolGeometry {
     }
 }
 
-/// The header at the start of every pool.
-///
-/// A tracked pool's generation bitmaps live in a separate allocation, not
-/// after the header: a header grown by 4 bitmaps (256 bytes for 32-byte
-/// blocks) made a pre-order walk of a post-order-built 1M-node tree 2.5-3x
-/// slower than the same tree in untracked pools (17.5 vs 6.5 ms), and the
-/// slowdown grew with the header size, so every pool keeps the small header.
 /// Where a pool's blocks are: see [`Pool::block_layout`].
 #[derive(Clone, Copy)]
 pub(crate) struct BlockLayout {
@@ -122,6 +116,13 @@ impl Death {
     }
 }
 
+/// The header at the start of every pool.
+///
+/// A tracked pool's generation bitmaps live in a separate allocation, not
+/// after the header: a header grown by 4 bitmaps (256 bytes for 32-byte
+/// blocks) made a pre-order walk of a post-order-built 1M-node tree 2.5-3x
+/// slower than the same tree in untracked pools (17.5 vs 6.5 ms), and the
+/// slowdown grew with the header size, so every pool keeps the small header.
 #[repr(C)]
 pub(crate) struct Pool {
     pub(crate) chain: NonNull<TypeChain>,

@@ -313,7 +313,7 @@ impl Registry {
         // allocator sends slices of traced elements to large objects instead.
         let owns_gc = erasable && (vtable.needs_trace)();
         // Acyclic types own `Gc`s but never enter the generations.
-        let tracked = owns_gc && !(vtable.acyclic)();
+        let tracked = erasable && vtable.tracked();
         let geometry = (key.block_size != 0)
             .then(|| PoolGeometry::new(key.block_size as usize, align.max(8), tracked));
         let chain = Box::into_raw(Box::new(TypeChain {

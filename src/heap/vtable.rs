@@ -24,6 +24,14 @@ pub(crate) struct VTable {
     pub(crate) needs_finalize: fn() -> bool,
 }
 
+impl VTable {
+    /// Whether objects of this type enter the generations: the value may
+    /// own a `Gc` and the type is not acyclic.
+    pub(crate) fn tracked(&self) -> bool {
+        (self.needs_trace)() && !(self.acyclic)()
+    }
+}
+
 /// Offset of the value from the start of the header, for a value alignment.
 #[inline(always)]
 pub(crate) const fn value_offset(align: usize) -> usize {

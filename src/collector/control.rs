@@ -169,6 +169,24 @@ pub fn count() -> (usize, usize, usize) {
 }
 
 /// Statistics of one generation since the thread started.
+///
+/// ```
+/// use gengc::{gc, Gc, Trace};
+/// use std::cell::RefCell;
+///
+/// #[derive(Trace)]
+/// struct Node(RefCell<Option<Gc<Node>>>);
+///
+/// let before = gc::stats()[2];
+/// let a = Gc::new(Node(RefCell::new(None)));
+/// *a.0.borrow_mut() = Some(a.clone());
+/// drop(a);
+/// assert_eq!(gc::collect(), 1);
+/// let after = gc::stats()[2];
+/// assert_eq!(after.collections, before.collections + 1);
+/// assert_eq!(after.collected, before.collected + 1);
+/// assert_eq!(after.uncollectable, 0);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GenerationStats {
     /// Collections of this generation (each includes the younger ones).
@@ -267,6 +285,19 @@ pub fn generation_sizes() -> (usize, usize, usize) {
 }
 
 /// Whether a collection start or end is being reported.
+///
+/// ```
+/// use gengc::gc::{self, CallbackPhase};
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+///
+/// let phases = Rc::new(RefCell::new(Vec::new()));
+/// let seen = phases.clone();
+/// let id = gc::add_callback(move |phase, _| seen.borrow_mut().push(phase));
+/// gc::collect();
+/// gc::remove_callback(id);
+/// assert_eq!(*phases.borrow(), [CallbackPhase::Start, CallbackPhase::Stop]);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CallbackPhase {
     /// Before the collection examines anything.
@@ -276,6 +307,31 @@ pub enum CallbackPhase {
 }
 
 /// What a callback learns about a collection.
+///
+/// ```
+/// use gengc::gc::{self, CallbackPhase, CollectionInfo};
+/// use gengc::{Gc, Trace};
+/// use std::cell::{Cell, RefCell};
+/// use std::rc::Rc;
+///
+/// #[derive(Trace)]
+/// struct Node(RefCell<Option<Gc<Node>>>);
+///
+/// let last = Rc::new(Cell::new(None::<CollectionInfo>));
+/// let l = last.clone();
+/// let id = gc::add_callback(move |phase, info| {
+///     if phase == CallbackPhase::Stop {
+///         l.set(Some(*info));
+///     }
+/// });
+/// let a = Gc::new(Node(RefCell::new(None)));
+/// *a.0.borrow_mut() = Some(a.clone());
+/// drop(a);
+/// gc::collect();
+/// gc::remove_callback(id);
+/// let info = last.get().unwrap();
+/// assert_eq!((info.generation, info.collected), (2, 1));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CollectionInfo {
     /// The oldest generation collected.
@@ -289,6 +345,14 @@ pub struct CollectionInfo {
 }
 
 /// Identifies a registered callback, for [`remove_callback`].
+///
+/// ```
+/// let a = gengc::gc::add_callback(|_, _| {});
+/// let b = gengc::gc::add_callback(|_, _| {});
+/// assert_ne!(a, b);
+/// assert!(gengc::gc::remove_callback(a));
+/// assert!(gengc::gc::remove_callback(b));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CallbackId(u64);
 
@@ -343,6 +407,23 @@ pub fn remove_callback(id: CallbackId) -> bool {
 }
 
 /// Debugging switches (CPython's `gc.set_debug` flags).
+///
+/// ```
+/// use gengc::gc::{self, DebugFlags};
+/// use gengc::{Gc, Trace};
+/// use std::cell::RefCell;
+///
+/// #[derive(Trace)]
+/// struct Node(RefCell<Option<Gc<Node>>>);
+///
+/// gc::set_debug(DebugFlags::SAVE_ALL);
+/// let a = Gc::new(Node(RefCell::new(None)));
+/// *a.0.borrow_mut() = Some(a.clone());
+/// drop(a);
+/// assert_eq!(gc::collect(), 1);
+/// assert_eq!(gc::take_garbage().len(), 1); // kept, not freed
+/// gc::set_debug(DebugFlags::empty());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct DebugFlags(u32);
 

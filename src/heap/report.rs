@@ -9,6 +9,17 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// Pool usage of one block size.
+///
+/// ```
+/// use gengc::Gc;
+/// let objs: Vec<Gc<u64>> = (0..100).map(Gc::new).collect();
+/// let report = gengc::memory_report();
+/// // An 8-byte value behind an 8-byte header: 16-byte blocks.
+/// let class = report.size_classes.iter().find(|c| c.block_size == 16).unwrap();
+/// assert!(class.used_blocks >= 100);
+/// assert!(class.pools >= 1);
+/// # drop(objs);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SizeClassReport {
     /// Bytes per block (object header included).
@@ -22,6 +33,16 @@ pub struct SizeClassReport {
 }
 
 /// A snapshot of the current thread's heap.
+///
+/// ```
+/// use gengc::Gc;
+/// let big = Gc::new([0u8; 4096]); // over 512 bytes: allocated alone
+/// let report = gengc::memory_report();
+/// assert_eq!(report.large_objects, 1);
+/// assert!(report.large_bytes > 4096);
+/// drop(big);
+/// assert_eq!(gengc::memory_report().large_objects, 0);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MemoryReport {
     /// Arenas held from the system (1 MiB each).

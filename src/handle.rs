@@ -1,6 +1,6 @@
 //! [`Gc<T>`], the reference-counted handle.
 
-use crate::heap::header::{GcBox, Header, FLAG_MUT_LENT};
+use crate::heap::header::{GcBox, Header};
 use crate::heap::object::ObjRef;
 use crate::heap::vtable::{SliceVTable, STR_VTABLE};
 use crate::heap::{self, Placement};
@@ -341,10 +341,10 @@ impl<T: ?Sized> Gc<T> {
     pub fn get_mut(this: &mut Gc<T>) -> Option<&mut T> {
         let h = this.header();
         if h.strong() == 1 && h.weak_raw() == 1 {
-            h.set_flag(FLAG_MUT_LENT);
+            h.lend_mut();
             // SAFETY: the only handle is borrowed mutably, no Weak exists, and
-            // the collector will not read the value while FLAG_MUT_LENT says
-            // it may be lent (see `collector::detect`).
+            // the collector will not read the value while the header says it
+            // may be lent (see `collector::detect`).
             Some(unsafe { &mut (*this.ptr.as_ptr()).value })
         } else {
             None
@@ -435,9 +435,8 @@ impl<T: ?Sized> Clone for Gc<T> {
     /// ```
     #[inline(always)]
     fn clone(&self) -> Gc<T> {
-        let h = self.header();
-        h.inc_strong();
-        h.end_mut_lend();
+        // Also ends a lend by `get_mut` (see `Header::inc_strong`).
+        self.header().inc_strong();
         // SAFETY: we just took the strong reference the new handle owns.
         unsafe { Gc::from_inner(self.ptr) }
     }
@@ -446,7 +445,7 @@ impl<T: ?Sized> Clone for Gc<T> {
 impl<T: ?Sized> Drop for Gc<T> {
     #[inline(always)]
     fn drop(&mut self) {
-        if self.header().dec_strong() == 0 {
+        if self.header().release_strong() {
             // SAFETY: that was the last strong reference.
             unsafe { heap::strong_count_zero(self.ptr) }
         }

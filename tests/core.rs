@@ -317,6 +317,48 @@ fn get_mut_on_a_tracked_object_is_never_read_by_the_collector() {
 }
 
 #[test]
+fn a_handle_that_lent_its_value_still_counts_and_dies_like_any_other() {
+    run(|| {
+        let drops = Rc::new(Cell::new(0));
+        let used = memory_report().used_blocks();
+        let mut a = node(&drops, None);
+        *Gc::get_mut(&mut a).unwrap().next.get_mut() = Some(node(&drops, None));
+        // The lend is marked in the strong count; it reads as one handle.
+        assert_eq!(Gc::strong_count(&a), 1);
+        assert_eq!(memory_report().used_blocks(), used + 2);
+        // Dropped without ever being cloned: the value and what it owns go.
+        drop(a);
+        assert_eq!(drops.get(), 2);
+        assert_eq!(memory_report().used_blocks(), used);
+
+        // A clone ends the lend: two handles, then one, then none.
+        let mut b = node(&drops, None);
+        Gc::get_mut(&mut b).unwrap();
+        let c = b.clone();
+        assert_eq!((Gc::strong_count(&b), Gc::strong_count(&c)), (2, 2));
+        drop(c);
+        assert_eq!(Gc::strong_count(&b), 1);
+        // Lent again, and unwrapped: the unique handle gives its value up.
+        Gc::get_mut(&mut b).unwrap();
+        let value = Gc::try_unwrap(b).ok().expect("unique");
+        assert_eq!(drops.get(), 2);
+        drop(value);
+        assert_eq!(drops.get(), 3);
+
+        // A downgrade ends it too, and the Weak sees the death.
+        let mut d = node(&drops, None);
+        Gc::get_mut(&mut d).unwrap();
+        let w = Gc::downgrade(&d);
+        assert_eq!(w.strong_count(), 1);
+        assert!(w.upgrade().is_some());
+        drop(d);
+        assert!(w.upgrade().is_none());
+        assert_eq!(w.strong_count(), 0);
+        assert_eq!(drops.get(), 4);
+    });
+}
+
+#[test]
 fn dropping_a_million_long_chain_does_not_overflow_the_stack() {
     run(|| {
         let drops = Rc::new(Cell::new(0));

@@ -309,7 +309,7 @@ struct MNode {
     finalized: bool,
     condemned: bool,
     resurrect: bool,
-    /// FLAG_MUT_LENT as the library keeps it.
+    /// The lent marker (top bit of the strong count) as the library keeps it.
     lent: bool,
     ptr: *const dyn GNode,
     live_pos: usize,

@@ -251,6 +251,32 @@ fn borrowed_refcell_survives_then_collects() {
 }
 
 #[test]
+fn get_mut_lends_are_never_read_and_end_with_their_handle() {
+    run(|| {
+        let before = counts().0;
+        // Lent while a collection runs: the value is written through the
+        // `&mut` around the collection, never read by it.
+        let mut a = node();
+        let m = Gc::get_mut(&mut a).unwrap();
+        m.edges.get_mut().push(node());
+        assert_eq!(gc::collect(), 0);
+        m.edges.get_mut().push(node());
+        assert_eq!(Gc::strong_count(&a), 1);
+        // The lent handle dies without a clone: its value and both nodes go.
+        drop(a);
+        assert_eq!(counts().0, before + 3);
+        // Lent, then cloned into itself: the clone ends the lend, so the
+        // self-cycle is collectable.
+        let mut b = node();
+        Gc::get_mut(&mut b).unwrap();
+        b.edges.borrow_mut().push(b.clone());
+        drop(b);
+        assert_eq!(gc::collect(), 1);
+        assert_eq!(counts().0, before + 4);
+    });
+}
+
+#[test]
 fn unsized_values_and_dyn() {
     trait Speak: Trace {
         fn word(&self) -> &'static str;

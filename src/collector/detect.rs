@@ -30,16 +30,17 @@
 //! steps end, before teardown runs finalizers and destructors.
 //!
 //! `Gc::get_mut` and `Gc::make_mut` lend out a `&mut T`, which the collector
-//! must not read through. Such objects carry `FLAG_MUT_LENT`; step 2 skips
-//! them at first. If, once every other object is counted, a lent object has
-//! no reference from outside S, every strong reference to it sits inside a value the
+//! must not read through. Such objects carry a lent marker (the top bit of
+//! the strong count, see `Header::lend_mut`); step 2 skips them at first.
+//! If, once every other object is counted, a lent object has no reference
+//! from outside S, every strong reference to it sits inside a value the
 //! collector just read through a shared borrow — so no `&mut` to it can be
-//! live, and it is traced after all (its flag cleared). Otherwise it is
+//! live, and it is traced after all (its marker cleared). Otherwise it is
 //! referenced from outside, hence reachable, and is not traced: the
 //! references it holds are not counted as internal, so its targets look
-//! referenced from outside and survive too. (The flag
-//! is dropped as soon as the object's counts show another handle was made:
-//! making one needs the handle the `&mut` borrows, so the borrow is over.)
+//! referenced from outside and survive too. (The marker goes as soon as
+//! another handle or a `Weak` is made: making one needs the handle the
+//! `&mut` borrows, so the borrow is over.)
 //!
 //! One shape stays out of reach: objects whose *only* handles were moved,
 //! never cloned, into each other's values through such `&mut`s form a cycle
@@ -51,7 +52,6 @@ use super::visit::{
     gc_refs_slot, is_reachable, Mode, Visitor, COUNT_BASE, REACHABLE, ROOT_UNTRACED,
 };
 use super::{Collector, GENERATIONS, OLD};
-use crate::heap::header::FLAG_MUT_LENT;
 use crate::heap::large::{LargeHeader, NOT_IN_SET};
 use crate::heap::object::ObjRef;
 use crate::heap::pool::{Pool, NOT_LISTED};
@@ -115,11 +115,11 @@ pub(super) unsafe fn trace_reachable(
     unsafe {
         // Still lent: reachable but unreadable; the references it holds were
         // never counted, so its targets are roots too.
-        if !obj.header().has_flag(FLAG_MUT_LENT) {
+        if !obj.header().may_be_lent() {
             (vtable.trace)(obj.header_ptr(), meta, &mut Tracer { visitor });
         }
         while let Some(o) = visitor.stack.pop() {
-            if !o.header().has_flag(FLAG_MUT_LENT) {
+            if !o.header().may_be_lent() {
                 o.trace(&mut Tracer { visitor });
             }
         }
@@ -235,7 +235,6 @@ impl Collector {
                 if h.may_be_lent() {
                     lent.push(obj);
                 } else {
-                    h.end_mut_lend();
                     (vtable.trace)(
                         obj.header_ptr(),
                         meta,

@@ -127,7 +127,7 @@ impl Collector {
             // stops that handle's last drop from dropping the value again.
             unsafe {
                 let h = obj.header();
-                if h.dec_strong() == 0 && h.dec_weak() == 0 {
+                if h.release_strong() && h.dec_weak() == 0 {
                     heap::free_block(obj);
                 }
             }

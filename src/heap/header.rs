@@ -4,8 +4,9 @@
 //! allocated) lives in its pool's bitmaps; the type's vtable lives in the
 //! pool header (pools are segregated by type). What must stay in the object
 //! is what a `Gc` or `Weak` has to read without first finding its block
-//! index: the two counts, and four sticky flags packed into the top bits of
-//! the weak word.
+//! index: the two counts, the large-object bit and three sticky flags packed
+//! into the top bits of the weak word, and the lent marker in the top bit of
+//! the strong word.
 
 use std::cell::Cell;
 
@@ -15,14 +16,30 @@ use std::cell::Cell;
 /// and the REACHABLE mark (`1 << 31`).
 pub(crate) const MAX_STRONG: u32 = (1 << 30) - 1;
 
+/// The strong word holds the count times [`STRONG_ONE`], plus this top bit
+/// while a `&mut T` lent out by `Gc::get_mut` or `Gc::make_mut` may be live:
+/// the collector must not read the value until it has proved no such borrow
+/// can be live (see `collector::detect`).
+///
+/// The bit is only ever set on a count of exactly one (the handle the borrow
+/// came from, with no `Weak`). Making another handle proves the borrow over
+/// and clears it. The layout keeps both hot paths at an add and one sign
+/// test, like `Rc`'s:
+/// - `clone` adds `STRONG_ONE`: the word turns negative as an `i32` for a
+///   lent count and when the count passes [`MAX_STRONG`] (bit 30 of the
+///   count is bit 31 of the word), both rare, both sorted out off the fast
+///   path;
+/// - `drop` subtracts it: the last handle leaves 0, or `STRONG_LENT` (negative)
+///   if it was lent; "not positive" catches both.
+const STRONG_LENT: u32 = 1 << 31;
+/// One strong reference in the strong word (see [`STRONG_LENT`]).
+const STRONG_ONE: u32 = 2;
+
 /// Bits of the weak word that hold the count; the rest are flags.
 const WEAK_COUNT_MASK: u32 = (1 << 27) - 1;
 /// The object is a large object (own allocation, `LargeHeader` in front).
 /// Sized types know this at compile time; `Gc<dyn Trait>` and slices read it.
 pub(crate) const FLAG_LARGE: u32 = 1 << 27;
-/// A `&mut T` was lent out by `Gc::get_mut`/`Gc::make_mut`; the collector
-/// must not read the value until it has proved no such borrow can be live.
-pub(crate) const FLAG_MUT_LENT: u32 = 1 << 28;
 /// The finalizer has run (PEP 442: at most once per object).
 pub(crate) const FLAG_FINALIZED: u32 = 1 << 29;
 /// The collector judged the object garbage: `Weak::upgrade` fails for good.
@@ -45,7 +62,7 @@ impl Header {
     /// A header for a freshly allocated value held by one `Gc`.
     pub(crate) const fn new_strong(flags: u32) -> Header {
         Header {
-            strong: Cell::new(1),
+            strong: Cell::new(STRONG_ONE),
             weak: Cell::new(1 | flags),
         }
     }
@@ -59,51 +76,93 @@ impl Header {
         }
     }
 
+    /// The number of strong handles.
     #[inline(always)]
     pub(crate) fn strong(&self) -> u32 {
-        self.strong.get()
+        (self.strong.get() & !STRONG_LENT) / STRONG_ONE
     }
 
+    /// Sets the strong count (and ends a lend).
     #[inline(always)]
     pub(crate) fn set_strong(&self, n: u32) {
-        self.strong.set(n);
+        debug_assert!(n <= MAX_STRONG);
+        self.strong.set(n * STRONG_ONE);
     }
 
     /// Adds one strong reference; aborts on overflow like `Rc::clone`.
-    #[inline(always)]
-    pub(crate) fn inc_strong(&self) {
-        let n = self.strong.get();
-        if n >= MAX_STRONG {
-            std::process::abort();
-        }
-        self.strong.set(n + 1);
-    }
-
+    ///
     /// A new handle is being made from an existing one. A `&mut` lent by
     /// `Gc::get_mut` borrows the object's only handle mutably, so if a handle
-    /// can be used to make another, that borrow has ended.
+    /// can be used to make another, that borrow has ended: a lent count
+    /// becomes an ordinary 2. Both cases leave the word negative as an
+    /// `i32`, so the fast path is an add and a sign test, as in `Rc`.
     #[inline(always)]
-    pub(crate) fn end_mut_lend(&self) {
-        if self.has_flag(FLAG_MUT_LENT) {
-            self.clear_flag(FLAG_MUT_LENT);
+    pub(crate) fn inc_strong(&self) {
+        let n = self.strong.get().wrapping_add(STRONG_ONE);
+        self.strong.set(n);
+        if (n as i32) < 0 {
+            self.inc_strong_slow();
         }
     }
 
-    /// Whether a `&mut` lent by `Gc::get_mut` may still be live: the flag is
-    /// set and the counts are still those `get_mut` requires (one strong
-    /// handle, no `Weak`) — any other handle could only have been made after
-    /// the borrow ended.
-    #[inline(always)]
-    pub(crate) fn may_be_lent(&self) -> bool {
-        self.has_flag(FLAG_MUT_LENT) && self.strong.get() == 1 && self.weak_raw() == 1
+    #[cold]
+    #[inline(never)]
+    fn inc_strong_slow(&self) {
+        if self.strong.get() == STRONG_LENT | (2 * STRONG_ONE) {
+            self.strong.set(2 * STRONG_ONE);
+        } else {
+            // The count passed MAX_STRONG.
+            std::process::abort();
+        }
     }
 
-    /// Removes one strong reference and returns the new count.
+    /// Marks the object's only handle as lending a `&mut T` (see
+    /// [`STRONG_LENT`]). The caller has checked that the strong count is 1
+    /// and no `Weak` exists.
     #[inline(always)]
-    pub(crate) fn dec_strong(&self) -> u32 {
-        let n = self.strong.get() - 1;
-        self.strong.set(n);
-        n
+    pub(crate) fn lend_mut(&self) {
+        debug_assert!(self.strong() == 1 && self.weak_raw() == 1);
+        self.strong.set(STRONG_LENT | STRONG_ONE);
+    }
+
+    /// A borrow lent by `Gc::get_mut` is known to be over (a `Weak` is
+    /// being made from the handle it borrowed, or the collector proved it):
+    /// the object may be read again.
+    #[inline(always)]
+    pub(crate) fn end_mut_lend(&self) {
+        let n = self.strong.get();
+        if n & STRONG_LENT != 0 {
+            self.strong.set(n & !STRONG_LENT);
+        }
+    }
+
+    /// Whether a `&mut` lent by `Gc::get_mut` may still be live.
+    #[inline(always)]
+    pub(crate) fn may_be_lent(&self) -> bool {
+        self.strong.get() & STRONG_LENT != 0
+    }
+
+    /// Removes one strong reference; true if it was the last. A lent word
+    /// (`STRONG_LENT | STRONG_ONE`) becomes `STRONG_LENT`, negative as an
+    /// `i32`, so one signed test catches both; the caller's death path then
+    /// calls [`Header::clear_dead_strong`].
+    #[inline(always)]
+    pub(crate) fn release_strong(&self) -> bool {
+        // SAFETY: no overflow. The word, as an `i32`, is at least
+        // `i32::MIN + STRONG_ONE` while a handle exists: it is below that
+        // only as `STRONG_LENT` exactly, after the lent handle's own release,
+        // when no handle is left to release. (`unchecked_sub` lets the
+        // compiler branch on the flags of the decrement itself.)
+        let n = unsafe { (self.strong.get() as i32).unchecked_sub(STRONG_ONE as i32) };
+        self.strong.set(n as u32);
+        n <= 0
+    }
+
+    /// After [`Header::release_strong`] returned true: the count is 0 (a
+    /// lend ends with its handle).
+    #[inline(always)]
+    pub(crate) fn clear_dead_strong(&self) {
+        self.strong.set(0);
     }
 
     /// The raw weak count (including the strong group's implicit one).
@@ -137,11 +196,6 @@ impl Header {
     #[inline(always)]
     pub(crate) fn set_flag(&self, flag: u32) {
         self.weak.set(self.weak.get() | flag);
-    }
-
-    #[inline(always)]
-    pub(crate) fn clear_flag(&self, flag: u32) {
-        self.weak.set(self.weak.get() & !flag);
     }
 
     /// Whether `Weak::upgrade` may hand out a new strong handle.

@@ -468,11 +468,14 @@ unsafe fn free_large(obj: ObjRef) {
 }
 
 /// The last strong handle of the box at `ptr` is gone (its strong count is
-/// now 0): run the finalizer, drop the value, and free the block unless a
-/// `Weak` still needs it.
+/// now 0, or the lent marker alone if that handle had lent its value; the
+/// paths that outlive the block's release reset it to 0): run the
+/// finalizer, drop the value, and free the block unless a `Weak` still
+/// needs it.
 ///
 /// # Safety
-/// `ptr` must be a box whose strong count just dropped to zero.
+/// `ptr` must be a box whose last strong handle was just released
+/// ([`Header::release_strong`] returned true).
 ///
 /// Kept out of line (like `Rc::drop_slow`) so that `Gc::drop`, inlined
 /// everywhere, stays a decrement and a branch.
@@ -525,6 +528,9 @@ unsafe fn owner_death<T: ?Sized, const TRACKED: bool>(ptr: NonNull<GcBox<T>>, po
     // SAFETY: forwarded to the caller.
     unsafe {
         let header = ptr.cast::<Header>();
+        // A lend ends with its handle (see `Header::release_strong`); a
+        // plain death needs no such step, its block is freed at once.
+        header.as_ref().clear_dead_strong();
         let heap = (*pool.as_ptr()).heap.as_ref();
         if TRACKED {
             heap.collector
@@ -572,6 +578,7 @@ unsafe fn dying_object<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: forwarded to the caller.
     unsafe {
         let obj = ObjRef::of(ptr);
+        obj.header().clear_dead_strong();
         let Some(guard) = begin_death(obj) else {
             return;
         };
@@ -618,9 +625,10 @@ impl Drop for ReleaseBlock {
 pub(crate) unsafe fn release_strong_erased(obj: ObjRef) {
     // SAFETY: forwarded to the caller.
     unsafe {
-        if obj.header().dec_strong() != 0 {
+        if !obj.header().release_strong() {
             return;
         }
+        obj.header().clear_dead_strong();
         let Some(guard) = begin_death(obj) else {
             return;
         };

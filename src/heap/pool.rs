@@ -156,8 +156,6 @@ pub(crate) struct Pool {
     /// Tracked pools: `GEN_BITMAPS` bitmaps of `geometry.words` words each
     /// (which generation each block is in); null otherwise.
     bitmaps: *mut u64,
-    /// Link used by arenas to chain free pools.
-    pub(crate) next_free_in_arena: *mut Pool,
 }
 
 impl Pool {
@@ -204,7 +202,6 @@ impl Pool {
                 scratch: ptr::null_mut(),
                 vtable,
                 bitmaps: ptr::null_mut(),
-                next_free_in_arena: ptr::null_mut(),
             });
             if geometry.bitmaps > 0 {
                 let layout = geometry.bitmaps_layout();

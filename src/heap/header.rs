@@ -40,6 +40,8 @@ const WEAK_COUNT_MASK: u32 = (1 << 27) - 1;
 /// The object is a large object (own allocation, `LargeHeader` in front).
 /// Sized types know this at compile time; `Gc<dyn Trait>` and slices read it.
 pub(crate) const FLAG_LARGE: u32 = 1 << 27;
+// Bit 28 is free (it held the lend marker before that moved to the strong
+// word).
 /// The finalizer has run (PEP 442: at most once per object).
 pub(crate) const FLAG_FINALIZED: u32 = 1 << 29;
 /// The collector judged the object garbage: `Weak::upgrade` fails for good.

@@ -140,6 +140,7 @@ impl ArenaSet {
         };
         self.unlink(i);
         let a = self.arena(i);
+        debug_assert!(a.free != 0 && a.nfree == a.free.count_ones());
         let index = a.free.trailing_zeros();
         a.free &= !(1 << index);
         // SAFETY: index < POOLS_PER_ARENA (the arena has a free pool), so the
@@ -165,6 +166,7 @@ impl ArenaSet {
         debug_assert!(a.free & (1 << index) == 0, "gengc: pool given back twice");
         a.free |= 1 << index;
         a.nfree += 1;
+        debug_assert_eq!(a.nfree, a.free.count_ones());
         if a.nfree < POOLS_PER_ARENA {
             self.link(arena);
             return;

@@ -150,6 +150,10 @@ impl Header {
     /// calls [`Header::clear_dead_strong`].
     #[inline(always)]
     pub(crate) fn release_strong(&self) -> bool {
+        debug_assert!(
+            self.strong.get() & !STRONG_LENT != 0,
+            "gengc: a strong handle released twice"
+        );
         // SAFETY: no overflow. The word, as an `i32`, is at least
         // `i32::MIN + STRONG_ONE` while a handle exists: it is below that
         // only as `STRONG_LENT` exactly, after the lent handle's own release,
@@ -203,7 +207,7 @@ impl Header {
     /// Whether `Weak::upgrade` may hand out a new strong handle.
     #[inline(always)]
     pub(crate) fn is_upgradable(&self) -> bool {
-        self.strong.get() != 0 && !self.has_flag(FLAG_CONDEMNED | FLAG_DROPPED)
+        self.strong.get() & !STRONG_LENT != 0 && !self.has_flag(FLAG_CONDEMNED | FLAG_DROPPED)
     }
 }
 

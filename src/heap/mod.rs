@@ -578,7 +578,6 @@ unsafe fn dying_object<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: forwarded to the caller.
     unsafe {
         let obj = ObjRef::of(ptr);
-        obj.header().clear_dead_strong();
         let Some(guard) = begin_death(obj) else {
             return;
         };
@@ -628,7 +627,6 @@ pub(crate) unsafe fn release_strong_erased(obj: ObjRef) {
         if !obj.header().release_strong() {
             return;
         }
-        obj.header().clear_dead_strong();
         let Some(guard) = begin_death(obj) else {
             return;
         };
@@ -696,7 +694,8 @@ impl<F: FnMut()> Drop for OnUnwind<F> {
     }
 }
 
-/// First step of every death: leave the generations (user code below may
+/// First step of every death: end a lend the last handle still carried (see
+/// `Header::release_strong`), leave the generations (user code below may
 /// start a collection, which must not see an object with no strong count),
 /// and either defer the rest to the trashcan (returns `None`) or enter it.
 ///
@@ -711,6 +710,7 @@ impl<F: FnMut()> Drop for OnUnwind<F> {
 unsafe fn begin_death(obj: ObjRef) -> Option<DyingGuard> {
     // SAFETY: forwarded to the caller.
     unsafe {
+        obj.header().clear_dead_strong();
         let heap = untrack(obj);
         if let Some(heap) = heap {
             let depth = heap.drop_depth.get();

@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 mod common;
-use common::run;
+use common::{run, DropCount};
 
 thread_local! {
     static DROPS: Cell<usize> = const { Cell::new(0) };
@@ -281,27 +281,14 @@ fn unsized_values_and_dyn() {
     trait Speak: Trace {
         fn word(&self) -> &'static str;
     }
-    struct Dog(Rc<Cell<u8>>);
-    impl Drop for Dog {
-        fn drop(&mut self) {
-            self.0.set(self.0.get() + 1);
-        }
-    }
-    // SAFETY: owns no Gc.
-    unsafe impl Trace for Dog {
-        fn trace(&self, _: &mut Tracer<'_>) {}
-        fn needs_trace() -> bool {
-            false
-        }
-    }
-    impl Speak for Dog {
+    impl Speak for DropCount {
         fn word(&self) -> &'static str {
             "woof"
         }
     }
     run(|| {
         let dropped = Rc::new(Cell::new(0));
-        let d: Gc<dyn Speak> = gengc::coerce_gc!(Gc::new(Dog(dropped.clone())) => dyn Speak);
+        let d: Gc<dyn Speak> = gengc::coerce_gc!(Gc::new(DropCount(dropped.clone())) => dyn Speak);
         assert_eq!(d.word(), "woof");
         drop(d);
         assert_eq!(dropped.get(), 1);

@@ -268,40 +268,46 @@ impl Collector {
     }
 
     /// Marks every object of the set referenced from outside
-    /// `ROOT_UNTRACED`; returns how many are not (the candidates).
+    /// `ROOT_UNTRACED`; returns how many are (the roots) and how many are
+    /// not (the candidates).
     ///
     /// # Safety
     /// `count_internal` must have run on the set.
-    unsafe fn classify_set(&self) -> usize {
+    unsafe fn classify_set(&self) -> (usize, usize) {
         // Branch-free, so the scan over a pool's slots vectorizes. Before
         // marking, a slot of the set is below REACHABLE (a root: above
         // COUNT_BASE); others are NOT_IN_SET.
-        fn classify(slots: &mut [u32]) -> usize {
-            let mut candidates = 0u32;
+        fn classify(slots: &mut [u32]) -> (usize, usize) {
+            let (mut roots, mut candidates) = (0u32, 0u32);
             for slot in slots {
                 let v = *slot;
                 let root = v.wrapping_sub(COUNT_BASE + 1) < REACHABLE - COUNT_BASE - 1;
                 *slot = if root { ROOT_UNTRACED } else { v };
+                roots += u32::from(root);
                 candidates += u32::from(v <= COUNT_BASE);
             }
-            candidates as usize
+            (roots as usize, candidates as usize)
         }
-        let mut candidates = 0;
+        let (mut roots, mut candidates) = (0, 0);
         // SAFETY: forwarded to the caller; a set pool's scratch array has
         // one slot per block (`NOT_IN_SET` for blocks outside the set).
         unsafe {
             let s = self.scratch();
-            for &pool in &s.set_pools {
+            let pools = s.set_pools.iter().map(|&pool| {
                 let p = pool.as_ptr();
-                let slots =
-                    std::slice::from_raw_parts_mut((*p).scratch, (*p).geometry.capacity as usize);
-                candidates += classify(slots);
-            }
-            for &l in &s.set_large {
-                candidates += classify(std::slice::from_mut(&mut (*l.as_ptr()).gc_refs));
+                std::slice::from_raw_parts_mut((*p).scratch, (*p).geometry.capacity as usize)
+            });
+            let large = s
+                .set_large
+                .iter()
+                .map(|&l| std::slice::from_mut(&mut (*l.as_ptr()).gc_refs));
+            for slots in pools.chain(large) {
+                let (r, c) = classify(slots);
+                roots += r;
+                candidates += c;
             }
         }
-        candidates
+        (roots, candidates)
     }
 
     /// Step 3: mark everything reachable from the objects referenced from
@@ -310,35 +316,38 @@ impl Collector {
     /// Two passes. The first only classifies, from the scratch slots alone
     /// (a linear scan, no object memory): an object referenced from outside
     /// is a root (`ROOT_UNTRACED`), any other is a *candidate*, reachable
-    /// only if a root leads to it. The second traces from the
-    /// roots and stops as soon as every candidate has been reached: the
-    /// roots left untraced cannot lead anywhere new. A set whose objects are
-    /// all referenced from outside (objects owned by a `Vec`, a map, the
-    /// stack) is then marked without tracing anything; a set with garbage
-    /// is traced from every root, as in a single pass.
+    /// only if a root leads to it. The second traces from the roots and
+    /// stops as soon as every candidate has been reached (the roots left
+    /// untraced cannot lead anywhere new) or every root has been traced. A
+    /// set whose objects are all referenced from outside (objects owned by
+    /// a `Vec`, a map, the stack) is then marked without tracing anything,
+    /// and a set with no root at all (a structure just dropped) without
+    /// scanning its slots a second time.
     ///
-    /// Returns whether every object of the set is reachable.
+    /// Returns the number of unreachable objects (0: all are reachable).
     ///
     /// # Safety
     /// `count_internal` must have run on the set.
-    pub(super) unsafe fn mark(&self) -> bool {
+    pub(super) unsafe fn mark(&self) -> usize {
         // SAFETY: forwarded to the caller.
         unsafe {
-            let candidates = self.classify_set();
-            if candidates == 0 {
-                return true;
+            let (roots, candidates) = self.classify_set();
+            if candidates == 0 || roots == 0 {
+                return candidates;
             }
             let mut visitor = Visitor::new(Mode::Mark);
             visitor.stack = std::mem::take(&mut self.scratch().stack);
+            let mut roots_left = roots;
             // Marks and traces the object of `slot` if it is an untraced
-            // root; true once every candidate has been reached.
+            // root; true once the walk can stop.
             let mut from_root = |slot: *mut u32, obj: ObjRef, vtable: &VTable, meta: usize| {
                 if *slot != ROOT_UNTRACED {
                     return false;
                 }
                 *slot = REACHABLE;
                 trace_reachable(obj, vtable, meta, &mut visitor);
-                visitor.marked == candidates
+                roots_left -= 1;
+                visitor.marked == candidates || roots_left == 0
             };
             let s = self.scratch();
             // The roots are found from the slots alone: a slot's index is its
@@ -363,16 +372,17 @@ impl Collector {
                     }
                 }
             }
-            let all_reachable = visitor.marked == candidates;
+            let unreachable = candidates - visitor.marked;
             self.scratch().stack = visitor.stack;
-            all_reachable
+            unreachable
         }
     }
 
     /// Step 4 for a collection of generations `0..=g`: survivors move to
-    /// generation `dest`; the unreachable objects leave the generations and
-    /// are returned. Returns the number of survivors. `all_reachable` (what
-    /// `mark` returned) moves whole bitmap words without reading a slot.
+    /// generation `dest`; the `garbage` unreachable objects (what `mark`
+    /// returned) leave the generations and are returned. Returns the number
+    /// of survivors. With no garbage, whole bitmap words move without a
+    /// slot being read.
     ///
     /// # Safety
     /// `mark` must have run; runs no user code.
@@ -380,9 +390,11 @@ impl Collector {
         &self,
         g: usize,
         dest: usize,
-        all_reachable: bool,
+        garbage: usize,
         unreachable: &mut Vec<ObjRef>,
     ) -> usize {
+        let all_reachable = garbage == 0;
+        unreachable.reserve_exact(garbage);
         let mut survivors_total = 0;
         // SAFETY: forwarded to the caller; set pools are live and tracked.
         unsafe {

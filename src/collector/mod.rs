@@ -528,8 +528,8 @@ impl Collector {
         let survivors = unsafe {
             self.gather(g);
             self.count_internal();
-            let all_reachable = self.mark();
-            self.split(g, dest, all_reachable, &mut unreachable)
+            let garbage = self.mark();
+            self.split(g, dest, garbage, &mut unreachable)
         };
         guard.armed = false;
         // SAFETY: nothing was freed, so the set is alive.

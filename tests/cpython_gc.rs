@@ -3096,6 +3096,37 @@ fn test_user_code_during_teardown_cannot_reach_garbage_through_weak() {
     });
 }
 
+/// Teardown drops each garbage value and releases its hold in one pass, so
+/// every node of a doubly linked list but the last loses its last reference
+/// in the next node's drop, after its own value is gone. Each value is
+/// dropped exactly once, a block stays allocated exactly as long as a
+/// `Weak` points to it, and no `Weak` upgrades.
+#[test]
+fn test_teardown_frees_blocks_released_by_later_garbage_drops() {
+    run(|| {
+        const N: usize = 1000;
+        let nodes: Vec<_> = (0..N).map(node).collect();
+        for pair in nodes.windows(2) {
+            link(&pair[0], &pair[1]);
+            link(&pair[1], &pair[0]);
+        }
+        let weaks: Vec<Weak<Node>> = nodes.iter().step_by(2).map(Gc::downgrade).collect();
+        drop(nodes);
+        assert_eq!(gengc::memory_report().used_blocks(), N);
+        assert_eq!(gc::collect(), N);
+        assert_eq!(node_drops(), N);
+        // Only the blocks a `Weak` still points to are left.
+        assert_eq!(gengc::memory_report().used_blocks(), N / 2);
+        for w in &weaks {
+            assert!(w.upgrade().is_none());
+            assert_eq!((w.strong_count(), w.weak_count()), (0, 0));
+        }
+        drop(weaks);
+        assert_eq!(gengc::memory_report().used_blocks(), 0);
+        assert_eq!(node_drops(), N);
+    });
+}
+
 /// Callbacks may add and remove callbacks while a collection runs; each
 /// phase calls the callbacks registered when that phase starts.
 #[test]

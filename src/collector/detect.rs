@@ -148,22 +148,48 @@ impl Collector {
     }
 
     /// Step 1 for generations `0..=g`: every object of the set gets a slot,
-    /// set to `COUNT_BASE`. Only bitmaps are read here; no object memory is touched.
+    /// set to `COUNT_BASE`. Only bitmaps are read here; no object memory is
+    /// touched. Each pool's slots are written in one branch-free pass from
+    /// the union of its generation bitmaps (a pool may hold objects of
+    /// several generations of the set).
     ///
     /// # Safety
     /// No collection is in progress; runs no user code.
     pub(super) unsafe fn gather(&self, g: usize) {
-        // SAFETY: forwarded to the caller; listed pools are live.
+        // SAFETY: forwarded to the caller; listed pools are live and
+        // tracked, with `words` words per bitmap covering `capacity` blocks.
         unsafe {
-            self.scratch().set_gens = g + 1;
+            let s = self.scratch();
+            s.set_gens = g + 1;
             for gen in 0..=g {
                 for &pool in self.pool_list(gen).iter() {
-                    let scratch = self.enter_set(pool);
-                    Pool::for_each_set(pool, Pool::gen_bitmap(pool, gen), |i| {
-                        *scratch.add(i as usize) = COUNT_BASE;
-                    });
+                    let p = pool.as_ptr();
+                    if !(*p).scratch.is_null() {
+                        continue;
+                    }
+                    let cap = (*p).geometry.capacity as usize;
+                    // Uninitialised: every slot is written below.
+                    let slots = s
+                        .bump
+                        .alloc_layout(std::alloc::Layout::array::<u32>(cap).expect("slots"))
+                        .cast::<u32>()
+                        .as_ptr();
+                    for w in 0..cap.div_ceil(64) {
+                        let mut word = 0;
+                        for gen in 0..=g {
+                            word |= *Pool::gen_bitmap(pool, gen).add(w);
+                        }
+                        for b in 0..(cap - w * 64).min(64) {
+                            slots.add(w * 64 + b).write(if word >> b & 1 != 0 {
+                                COUNT_BASE
+                            } else {
+                                NOT_IN_SET
+                            });
+                        }
+                    }
+                    (*p).scratch = slots;
+                    s.set_pools.push(pool);
                 }
-                let s = self.scratch();
                 self.large_list(gen).for_each(|l| {
                     (*l.as_ptr()).gc_refs = COUNT_BASE;
                     s.set_large.push(l);

@@ -15,14 +15,10 @@
 //!    the garbage alone (counting our hold as outside). An object a finalizer
 //!    made reachable again, and everything it reaches, goes back to the old
 //!    generation untouched.
-//! 4. **Drop and release**, object by object: drop the value in place, then
-//!    release the hold. A `Gc` inside a value only decrements its target: a
-//!    target not reached yet keeps our hold, so its value stays intact; a
-//!    target already dropped is freed by that decrement if it was the last
-//!    reference (its DROPPED flag keeps that path from dropping the value
-//!    again). A block whose count falls to zero is freed at once (or kept
-//!    for the `Weak`s that still point at it), in one pass over the objects
-//!    instead of a drop pass and a release pass.
+//! 4. **Drop** every remaining value in place. A `Gc` inside a value only
+//!    decrements its target, which our hold keeps above zero.
+//! 5. **Release** the holds: each count falls to zero and the block is freed
+//!    (or kept for the `Weak`s that still point at it).
 //!
 //! A panic from a finalizer or destructor is caught, the teardown finishes,
 //! and the first panic is resumed once the collector's state is restored.
@@ -39,29 +35,6 @@ use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pub(super) type Panic = Box<dyn Any + Send + 'static>;
-
-/// Releases the collector's hold on a garbage object whose value has been
-/// dropped (or whose drop panicked): the block is freed if that was the
-/// last reference, and otherwise by whichever decrement is last (a later
-/// garbage value's drop, or a handle a destructor smuggled out, breaking
-/// the `Trace` contract); DROPPED keeps that path from dropping the value
-/// again.
-struct ReleaseHold(ObjRef);
-
-impl Drop for ReleaseHold {
-    #[inline(always)]
-    fn drop(&mut self) {
-        // SAFETY: the hold is ours to release and the value is gone (or
-        // abandoned by a panic); a pooled block's pool lives while the
-        // block is allocated.
-        unsafe {
-            let h = self.0.header();
-            if h.release_strong() && h.dec_weak() == 0 {
-                heap::free_block(self.0);
-            }
-        }
-    }
-}
 
 /// Runs `f`, keeping the first panic in `slot`.
 pub(super) fn catching(slot: &mut Option<Panic>, f: impl FnOnce()) {
@@ -81,10 +54,7 @@ impl Collector {
         // whether any finalizer is due (most garbage has none: step 2 is
         // then skipped).
         let mut finalizers_due = false;
-        // Backwards: detection just read the set front to back, so its end
-        // is what the cache still holds; the drop pass then starts where
-        // this one ends.
-        for &obj in garbage.iter().rev() {
+        for &obj in &garbage {
             // SAFETY: garbage objects are alive: detection found them with a
             // positive strong count, and nothing has run since.
             unsafe {
@@ -131,26 +101,36 @@ impl Collector {
         } else {
             garbage
         };
-        // 4. Drop each value and release its hold, under one
-        // `catch_unwind` for the whole run, resumed after the object whose
-        // destructor panicked (its hold is released while unwinding).
-        let n = garbage.len();
+        // 4. Drop the values, under one `catch_unwind` for the whole run,
+        // resumed after the object whose destructor panicked.
         let mut next = 0;
-        while next < n {
+        while next < garbage.len() {
             catching(panic, || {
                 while let Some(&obj) = garbage.get(next) {
                     next += 1;
-                    let release = ReleaseHold(obj);
-                    // SAFETY: held, value intact; DROPPED is set first so
-                    // that no later path drops the value twice, even if this
-                    // drop panics.
+                    // SAFETY: held, values intact; DROPPED is set first so
+                    // that no later path drops a value twice, even if this
+                    // one panics.
                     unsafe {
                         obj.header().set_flag(FLAG_FINALIZED | FLAG_DROPPED);
                         obj.drop_value();
                     }
-                    drop(release);
                 }
             });
+        }
+        // 5. Release the holds.
+        let n = garbage.len();
+        for obj in garbage {
+            // SAFETY: the value is gone; the hold is ours to release. If a
+            // destructor smuggled out a handle (breaking the Trace contract),
+            // the count stays above zero and the block lives on; DROPPED
+            // stops that handle's last drop from dropping the value again.
+            unsafe {
+                let h = obj.header();
+                if h.release_strong() && h.dec_weak() == 0 {
+                    heap::free_block(obj);
+                }
+            }
         }
         n
     }

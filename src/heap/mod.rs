@@ -505,33 +505,12 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
                 Death::Acyclic => return owner_death::<T, false>(ptr, pool),
                 Death::Finalized => {}
             }
-        } else if header.as_ref().has_flag(FLAG_DROPPED) {
-            return dropped_death(ObjRef::of(ptr));
-        } else if (*LargeHeader::of(header).as_ptr()).death == Death::Plain {
+        } else if !header.as_ref().has_flag(FLAG_DROPPED)
+            && (*LargeHeader::of(header).as_ptr()).death == Death::Plain
+        {
             return plain_large_death(ptr);
         }
         dying_object(ptr);
-    }
-}
-
-/// The death of an object whose value the collector already dropped: a
-/// garbage object whose last reference was in another garbage value,
-/// dropped after it (most objects of a torn-down doubly linked list die
-/// here). It is untracked and has nothing left to finalize or drop, so no
-/// trashcan either: only the block remains, freed unless a `Weak` needs it.
-///
-/// # Safety
-/// As for [`strong_count_zero`]; the object's value is dropped.
-#[inline(never)]
-unsafe fn dropped_death(obj: ObjRef) {
-    // SAFETY: forwarded to the caller: only `Weak`s may still refer to the
-    // block.
-    unsafe {
-        let h = obj.header();
-        h.clear_dead_strong();
-        if h.dec_weak() == 0 {
-            free_block(obj);
-        }
     }
 }
 

@@ -57,6 +57,7 @@ use crate::heap::object::ObjRef;
 use crate::heap::pool::{Pool, NOT_LISTED};
 use crate::heap::vtable::VTable;
 use crate::trace::Tracer;
+use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 
 /// References to `obj` from outside the set, once counting is done: 0 if
@@ -133,14 +134,34 @@ impl Collector {
     /// # Safety
     /// `pool` must be live; runs no user code.
     pub(super) unsafe fn enter_set(&self, pool: NonNull<Pool>) -> *mut u32 {
-        // SAFETY: forwarded to the caller.
+        // SAFETY: forwarded to the caller; `fill` writes every slot.
+        unsafe { self.enter_set_with(pool, |slots| slots.fill(MaybeUninit::new(NOT_IN_SET))) }
+    }
+
+    /// [`enter_set`](Self::enter_set) with the new array's slots written by
+    /// `fill` (one slot per block of the pool).
+    ///
+    /// # Safety
+    /// As for `enter_set`; `fill` must write every slot.
+    #[inline(always)]
+    unsafe fn enter_set_with(
+        &self,
+        pool: NonNull<Pool>,
+        fill: impl FnOnce(&mut [MaybeUninit<u32>]),
+    ) -> *mut u32 {
+        // SAFETY: forwarded to the caller; the bump arena returns room for
+        // `capacity` u32s, aligned, which `fill` initialises.
         unsafe {
             let p = pool.as_ptr();
             if (*p).scratch.is_null() {
                 let s = self.scratch();
                 let cap = (*p).geometry.capacity as usize;
-                let slots = s.bump.alloc_slice_fill_copy(cap, NOT_IN_SET);
-                (*p).scratch = slots.as_mut_ptr();
+                let slots = s
+                    .bump
+                    .alloc_layout(std::alloc::Layout::array::<u32>(cap).expect("slots"))
+                    .cast::<MaybeUninit<u32>>();
+                fill(std::slice::from_raw_parts_mut(slots.as_ptr(), cap));
+                (*p).scratch = slots.as_ptr().cast::<u32>();
                 s.set_pools.push(pool);
             }
             (*p).scratch
@@ -157,39 +178,31 @@ impl Collector {
     /// No collection is in progress; runs no user code.
     pub(super) unsafe fn gather(&self, g: usize) {
         // SAFETY: forwarded to the caller; listed pools are live and
-        // tracked, with `words` words per bitmap covering `capacity` blocks.
+        // tracked, with one bitmap word per 64 slots.
         unsafe {
-            let s = self.scratch();
-            s.set_gens = g + 1;
+            self.scratch().set_gens = g + 1;
             for gen in 0..=g {
                 for &pool in self.pool_list(gen).iter() {
-                    let p = pool.as_ptr();
-                    if !(*p).scratch.is_null() {
-                        continue;
-                    }
-                    let cap = (*p).geometry.capacity as usize;
-                    // Uninitialised: every slot is written below.
-                    let slots = s
-                        .bump
-                        .alloc_layout(std::alloc::Layout::array::<u32>(cap).expect("slots"))
-                        .cast::<u32>()
-                        .as_ptr();
-                    for w in 0..cap.div_ceil(64) {
-                        let mut word = 0;
-                        for gen in 0..=g {
-                            word |= *Pool::gen_bitmap(pool, gen).add(w);
+                    self.enter_set_with(pool, |slots| {
+                        let (cap, slots) = (slots.len(), slots.as_mut_ptr());
+                        for w in 0..cap.div_ceil(64) {
+                            let mut word = 0;
+                            for gen in 0..=g {
+                                word |= *Pool::gen_bitmap(pool, gen).add(w);
+                            }
+                            for b in 0..(cap - w * 64).min(64) {
+                                (*slots.add(w * 64 + b)).write(if word >> b & 1 != 0 {
+                                    COUNT_BASE
+                                } else {
+                                    NOT_IN_SET
+                                });
+                            }
                         }
-                        for b in 0..(cap - w * 64).min(64) {
-                            slots.add(w * 64 + b).write(if word >> b & 1 != 0 {
-                                COUNT_BASE
-                            } else {
-                                NOT_IN_SET
-                            });
-                        }
-                    }
-                    (*p).scratch = slots;
-                    s.set_pools.push(pool);
+                    });
                 }
+                // (Borrowed here, not across `enter_set_with`, which
+                // borrows the scratch state itself.)
+                let s = self.scratch();
                 self.large_list(gen).for_each(|l| {
                     (*l.as_ptr()).gc_refs = COUNT_BASE;
                     s.set_large.push(l);

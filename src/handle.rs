@@ -48,6 +48,18 @@ pub struct Gc<T: ?Sized> {
     _owns: PhantomData<GcBox<T>>,
 }
 
+/// Bytes from the start of a `GcBox` to its value, for a value aligned to
+/// `align`: the header, padded to the alignment (`GcBox` is `repr(C)`).
+#[inline(always)]
+pub(crate) const fn value_offset(align: usize) -> usize {
+    let header = std::mem::size_of::<Header>();
+    (header + align - 1) & !(align - 1)
+}
+
+const _: () = assert!(value_offset(1) == std::mem::offset_of!(GcBox<u8>, value));
+const _: () = assert!(value_offset(8) == std::mem::offset_of!(GcBox<u64>, value));
+const _: () = assert!(value_offset(16) == std::mem::offset_of!(GcBox<u128>, value));
+
 impl<T: Trace + 'static> Gc<T> {
     /// Moves `value` into a new object.
     ///
@@ -216,6 +228,25 @@ impl<T: Trace + 'static> Gc<T> {
         Gc::try_unwrap(this).ok()
     }
 
+    /// The value: moved out if this is the only strong handle, cloned
+    /// otherwise (like `Rc::unwrap_or_clone`). Moving it out leaves any
+    /// `Weak`s dead, as [`Gc::try_unwrap`] does.
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let a = Gc::new(String::from("x"));
+    /// let b = a.clone();
+    /// let cloned: String = Gc::unwrap_or_clone(a); // `b` still shares it
+    /// let moved: String = Gc::unwrap_or_clone(b); // the last handle: no clone
+    /// assert_eq!((cloned, moved), (String::from("x"), String::from("x")));
+    /// ```
+    pub fn unwrap_or_clone(this: Gc<T>) -> T
+    where
+        T: Clone,
+    {
+        Gc::try_unwrap(this).unwrap_or_else(|shared| T::clone(&shared))
+    }
+
     /// Releases a unique handle whose value has been moved out: the object
     /// leaves the generations, the `Weak`s see it dead, the block goes back
     /// when no `Weak` remains.
@@ -362,6 +393,54 @@ impl<T: ?Sized> Gc<T> {
     pub fn as_ptr(this: &Gc<T>) -> *const T {
         // SAFETY: the box is allocated; no reference is created.
         unsafe { ptr::addr_of!((*this.ptr.as_ptr()).value) }
+    }
+
+    /// Consumes the handle into a raw pointer to the value (like
+    /// `Rc::into_raw`).
+    ///
+    /// The strong reference stays taken: give the pointer back to
+    /// [`Gc::from_raw`] to release it, or the object is never freed. Until
+    /// then the collector counts the reference as one from outside, like a
+    /// handle on the stack: the object and all it reaches stay alive.
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let raw = Gc::into_raw(Gc::new(String::from("hi")));
+    /// // SAFETY: `raw` came from `Gc::into_raw` on this thread, once.
+    /// let back = unsafe { Gc::from_raw(raw) };
+    /// assert_eq!(*back, "hi");
+    /// ```
+    pub fn into_raw(this: Gc<T>) -> *const T {
+        Gc::as_ptr(&ManuallyDrop::new(this))
+    }
+
+    /// Rebuilds the handle given up by [`Gc::into_raw`] (like
+    /// `Rc::from_raw`), taking back its strong reference.
+    ///
+    /// # Safety
+    /// `ptr` must come from `Gc::<T>::into_raw` on this thread, or from
+    /// `Gc::<U>::into_raw` with the pointer then unsize-coerced to `*const T`
+    /// (a `*const [u8; 4]` to a `*const [u8]`, a `*const S` to a
+    /// `*const dyn Trait`). Each `into_raw` gives back one reference, so
+    /// each pointer goes to `from_raw` once.
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let raw: *const [u8] = Gc::<[u8; 3]>::into_raw(Gc::new([1, 2, 3]));
+    /// // SAFETY: from `Gc::<[u8; 3]>::into_raw`, unsize-coerced, used once.
+    /// let slice: Gc<[u8]> = unsafe { Gc::from_raw(raw) };
+    /// assert_eq!(&*slice, &[1, 2, 3]);
+    /// ```
+    pub unsafe fn from_raw(ptr: *const T) -> Gc<T> {
+        // SAFETY: the caller guarantees `ptr` is the value of a live box whose
+        // strong reference it carries (so `&*ptr` is valid, and no `&mut` to
+        // it exists: its handle was consumed), and that the box starts
+        // `value_offset` bytes before it, in the same allocation.
+        unsafe {
+            let offset = value_offset(std::mem::align_of_val(&*ptr));
+            let boxed = ptr.byte_sub(offset) as *mut GcBox<T>;
+            Gc::from_inner(NonNull::new_unchecked(boxed))
+        }
     }
 
     /// Consumes the handle into the raw box pointer, for [`coerce_gc!`](crate::coerce_gc).

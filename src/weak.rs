@@ -1,5 +1,6 @@
 //! [`Weak<T>`], the non-owning handle.
 
+use crate::handle::value_offset;
 use crate::heap;
 use crate::heap::header::GcBox;
 use crate::trace::{Trace, Tracer};
@@ -45,7 +46,72 @@ impl<T> Weak<T> {
     }
 }
 
+impl<T> Weak<T> {
+    /// Consumes the `Weak` into a raw pointer to the value's place (like
+    /// `rc::Weak::into_raw`). The weak reference stays taken, so the block
+    /// stays allocated (the value may die meanwhile: the pointer is then
+    /// only good for comparing); give it back with [`Weak::from_raw`].
+    ///
+    /// ```
+    /// use gengc::{Gc, Weak};
+    /// let a = Gc::new(3);
+    /// let raw = Weak::into_raw(Gc::downgrade(&a));
+    /// assert_eq!(raw, Gc::as_ptr(&a));
+    /// // SAFETY: `raw` came from `Weak::into_raw` on this thread, once.
+    /// let w = unsafe { Weak::from_raw(raw) };
+    /// assert_eq!(*w.upgrade().unwrap(), 3);
+    /// ```
+    pub fn into_raw(self) -> *const T {
+        std::mem::ManuallyDrop::new(self).as_ptr()
+    }
+
+    /// Rebuilds the `Weak` given up by [`Weak::into_raw`], taking back its
+    /// weak reference.
+    ///
+    /// # Safety
+    /// `ptr` must come from `Weak::<T>::into_raw` on this thread, and go to
+    /// `from_raw` once.
+    ///
+    /// ```
+    /// use gengc::Weak;
+    /// let raw = Weak::into_raw(Weak::<u8>::new());
+    /// // SAFETY: `raw` came from `Weak::into_raw`, once.
+    /// assert!(unsafe { Weak::from_raw(raw) }.upgrade().is_none());
+    /// ```
+    pub unsafe fn from_raw(ptr: *const T) -> Weak<T> {
+        if ptr.addr() == usize::MAX {
+            return Weak::new();
+        }
+        // SAFETY: the caller guarantees `ptr` is the value place of a box
+        // its weak reference keeps allocated; the box starts `value_offset`
+        // bytes before it, in the same allocation.
+        unsafe {
+            let boxed = ptr.byte_sub(value_offset(std::mem::align_of::<T>()));
+            Weak::from_inner(NonNull::new_unchecked(boxed.cast::<GcBox<T>>().cast_mut()))
+        }
+    }
+}
+
 impl<T: ?Sized> Weak<T> {
+    /// A raw pointer to the value's place (like `rc::Weak::as_ptr`): the
+    /// address [`Gc::as_ptr`] gives for the same object, or a dangling one for
+    /// [`Weak::new`]. Dereference it only while a `Gc` keeps the value alive.
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let a = Gc::new(1);
+    /// let w = Gc::downgrade(&a);
+    /// assert_eq!(w.as_ptr(), Gc::as_ptr(&a));
+    /// ```
+    pub fn as_ptr(&self) -> *const T {
+        if self.is_dangling() {
+            return self.ptr.as_ptr() as *const T;
+        }
+        // SAFETY: a non-dangling Weak keeps the block allocated; no
+        // reference to the (possibly dropped) value is created.
+        unsafe { std::ptr::addr_of!((*self.ptr.as_ptr()).value) }
+    }
+
     /// # Safety
     /// The caller transfers one weak reference to the box at `ptr`.
     pub(crate) unsafe fn from_inner(ptr: NonNull<GcBox<T>>) -> Weak<T> {

@@ -300,6 +300,45 @@ fn unsized_values_and_dyn() {
     });
 }
 
+#[test]
+fn raw_pointers_round_trip_pooled_large_unsized_and_weak() {
+    run(|| {
+        // A pooled node in a cycle, held only by its raw pointer.
+        let (a, b) = (node(), node());
+        a.edges.borrow_mut().push(b.clone());
+        b.edges.borrow_mut().push(a.clone());
+        drop(b);
+        let raw = Gc::into_raw(a);
+        assert_eq!(gc::collect(), 0);
+        // SAFETY: each pointer below comes from `into_raw` on this thread, once.
+        let a = unsafe { Gc::from_raw(raw) };
+        let weak = Weak::into_raw(Gc::downgrade(&a));
+        drop(a);
+        assert_eq!(gc::collect(), 2);
+        assert_eq!(counts().0, 2);
+        let weak = unsafe { Weak::from_raw(weak) };
+        assert!(weak.upgrade().is_none());
+        drop(weak);
+
+        // Large (over-aligned) and unsized values.
+        #[repr(align(64))]
+        struct Wide(u8);
+        // SAFETY: owns no Gc.
+        unsafe impl Trace for Wide {
+            fn trace(&self, _: &mut Tracer<'_>) {}
+            fn needs_trace() -> bool {
+                false
+            }
+        }
+        let wide = unsafe { Gc::from_raw(Gc::into_raw(Gc::new(Wide(5)))) };
+        let raw: *const [u64] = Gc::<[u64; 2]>::into_raw(Gc::new([1, 2]));
+        let slice: Gc<[u64]> = unsafe { Gc::from_raw(raw) };
+        let s: Gc<str> = unsafe { Gc::from_raw(Gc::into_raw(Gc::<str>::from("raw"))) };
+        assert_eq!((wide.0, &*slice, &*s), (5, &[1u64, 2][..], "raw"));
+        assert_eq!(Gc::unwrap_or_clone(Gc::new(7u8)), 7);
+    });
+}
+
 thread_local! {
     static OUTLIVES_HEAP: RefCell<Option<Gc<Node>>> = const { RefCell::new(None) };
 }

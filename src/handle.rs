@@ -701,6 +701,44 @@ impl<T: Trace + 'static> From<Vec<T>> for Gc<[T]> {
     }
 }
 
+impl<T: Trace + 'static, const N: usize> From<[T; N]> for Gc<[T]> {
+    /// ```
+    /// use gengc::Gc;
+    /// let s: Gc<[u8]> = Gc::from([1, 2, 3]);
+    /// assert_eq!(&*s, &[1, 2, 3]);
+    /// ```
+    fn from(array: [T; N]) -> Gc<[T]> {
+        Gc::move_from_vec(Vec::from(array))
+    }
+}
+
+impl<T: Trace + 'static> From<Box<[T]>> for Gc<[T]> {
+    /// Moves the elements out of the box (which is then freed).
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let boxed: Box<[u32]> = vec![4, 5].into_boxed_slice();
+    /// let s: Gc<[u32]> = Gc::from(boxed);
+    /// assert_eq!(&*s, &[4, 5]);
+    /// ```
+    fn from(b: Box<[T]>) -> Gc<[T]> {
+        Gc::move_from_vec(b.into_vec())
+    }
+}
+
+impl<T: Trace + 'static> From<Box<T>> for Gc<T> {
+    /// Moves the value out of the box (which is then freed).
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let g: Gc<String> = Gc::from(Box::new(String::from("boxed")));
+    /// assert_eq!(*g, "boxed");
+    /// ```
+    fn from(b: Box<T>) -> Gc<T> {
+        Gc::new(*b)
+    }
+}
+
 impl<T: Trace + Clone + 'static> From<&[T]> for Gc<[T]> {
     /// ```
     /// use gengc::Gc;
@@ -744,6 +782,29 @@ impl From<&str> for Gc<str> {
             heap::commit(place);
             Gc::from_inner(NonNull::new_unchecked(fat as *mut GcBox<str>))
         }
+    }
+}
+
+impl From<Box<str>> for Gc<str> {
+    /// ```
+    /// use gengc::Gc;
+    /// let s: Gc<str> = Gc::from(Box::<str>::from("boxed"));
+    /// assert_eq!(&*s, "boxed");
+    /// ```
+    fn from(s: Box<str>) -> Gc<str> {
+        Gc::from(&*s)
+    }
+}
+
+impl From<std::borrow::Cow<'_, str>> for Gc<str> {
+    /// ```
+    /// use gengc::Gc;
+    /// use std::borrow::Cow;
+    /// let s: Gc<str> = Gc::from(Cow::Borrowed("cow"));
+    /// assert_eq!(&*s, "cow");
+    /// ```
+    fn from(s: std::borrow::Cow<'_, str>) -> Gc<str> {
+        Gc::from(&*s)
     }
 }
 

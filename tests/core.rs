@@ -420,6 +420,30 @@ fn slices_and_strings() {
 }
 
 #[test]
+fn conversions_from_arrays_boxes_and_cows_move_each_value_once() {
+    run(|| {
+        let drops = Rc::new(Cell::new(0));
+        let three = || std::array::from_fn::<_, 3, _>(|_| DropCount(drops.clone()));
+        let from_array: Gc<[DropCount]> = Gc::from(three());
+        let from_boxed_slice: Gc<[DropCount]> = Gc::from(Box::from(three()) as Box<[DropCount]>);
+        let from_box: Gc<DropCount> = Gc::from(Box::new(DropCount(drops.clone())));
+        assert_eq!(drops.get(), 0, "moved, not dropped on the way");
+        assert_eq!((from_array.len(), from_boxed_slice.len()), (3, 3));
+        drop((from_array, from_boxed_slice, from_box));
+        assert_eq!(drops.get(), 7);
+
+        let strs: [Gc<str>; 3] = [
+            Gc::from(Box::<str>::from("s")),
+            Gc::from(std::borrow::Cow::Borrowed("s")),
+            Gc::from(std::borrow::Cow::<str>::Owned(String::from("s"))),
+        ];
+        assert!(strs.iter().all(|s| &**s == "s"));
+        drop(strs);
+        assert_eq!(memory_report().used_blocks(), 0);
+    });
+}
+
+#[test]
 fn slices_of_gcs_take_part_in_cycles() {
     run(|| {
         let drops = Rc::new(Cell::new(0));

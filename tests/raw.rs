@@ -98,6 +98,9 @@ fn test_from_raw_rebuilds_unsized_handles() {
         let shape: Gc<dyn Shape> = coerce_gc!(Gc::new(Square(3)) => dyn Shape);
         let shape = unsafe { Gc::from_raw(Gc::into_raw(shape)) };
         assert_eq!(shape.area(), 9);
+        let raw: *const dyn Shape = Gc::<Square>::into_raw(Gc::new(Square(4)));
+        let coerced: Gc<dyn Shape> = unsafe { Gc::from_raw(raw) };
+        assert_eq!(coerced.area(), 16);
 
         // A sized pointer coerced to an unsized one, as `Rc::from_raw` allows.
         let array = Gc::new([4u16, 5, 6]);
@@ -105,7 +108,7 @@ fn test_from_raw_rebuilds_unsized_handles() {
         let slice: Gc<[u16]> = unsafe { Gc::from_raw(raw) };
         assert_eq!(&*slice, &[4, 5, 6]);
 
-        drop((s, v, shape, slice));
+        drop((s, v, shape, coerced, slice));
         assert_eq!(memory_report().used_blocks(), 0);
     });
 }

@@ -59,6 +59,11 @@ pub(crate) const fn value_offset(align: usize) -> usize {
 const _: () = assert!(value_offset(1) == std::mem::offset_of!(GcBox<u8>, value));
 const _: () = assert!(value_offset(8) == std::mem::offset_of!(GcBox<u64>, value));
 const _: () = assert!(value_offset(16) == std::mem::offset_of!(GcBox<u128>, value));
+const _: () = {
+    #[repr(align(4096))]
+    struct Page(#[allow(dead_code)] u8);
+    assert!(value_offset(4096) == std::mem::offset_of!(GcBox<Page>, value));
+};
 
 impl<T: Trace + 'static> Gc<T> {
     /// Moves `value` into a new object.
@@ -155,7 +160,9 @@ impl<T: Trace + 'static> Gc<T> {
         } else if h.weak_raw() != 1 {
             // Only Weaks share it: move the value to a fresh object and leave
             // the Weaks an empty block, as `Rc::make_mut` does.
-            let fresh = Gc::move_into_fresh(this);
+            // SAFETY: `this` is unique; the caller below releases it
+            // without dropping the value.
+            let fresh = unsafe { Gc::copy_into_new(Gc::as_ptr(this)) };
             let old = std::mem::replace(this, fresh);
             // SAFETY: the value was moved out of `old`; release its handle
             // without dropping the value again.
@@ -164,27 +171,27 @@ impl<T: Trace + 'static> Gc<T> {
         Gc::get_mut(this).expect("unique after make_mut")
     }
 
-    /// Moves the value of a uniquely held `this` into a new object; the
-    /// caller must then release `this` with `forget_moved_value`.
+    /// Moves the value at `src` into a new object, heap to heap (never
+    /// through the stack: the value may be large).
     ///
     /// The new block is placed *before* the value is copied: placing may run
     /// an automatic collection, and if user code panics in it, the value
-    /// must still have exactly one owner (`this`), not a moved-out copy that
-    /// unwinding would drop behind `this`'s back.
-    fn move_into_fresh(this: &Gc<T>) -> Gc<T> {
+    /// must still have exactly one owner (the source), not a moved-out copy
+    /// that unwinding would drop behind the source's back.
+    ///
+    /// # Safety
+    /// `src` must point to a valid `T` whose owner, once this returns, gives
+    /// up the value without dropping it (it now belongs to the new object).
+    unsafe fn copy_into_new(src: *const T) -> Gc<T> {
         let place = heap::place_sized::<T>();
         let ptr = place.header.cast::<GcBox<T>>();
         // SAFETY: the placement is an unused block for a GcBox<T>; the value
-        // is copied bitwise from the unique `this`, which the caller then
-        // releases without dropping the value. Nothing between the copy and
-        // `commit` can panic or run user code.
+        // is copied bitwise from `src`, whose owner then forgets it (the
+        // caller's promise). Nothing between the copy and `commit` can panic
+        // or run user code.
         unsafe {
             ptr::addr_of_mut!((*ptr.as_ptr()).header).write(Header::new_strong(place.flags()));
-            ptr::copy_nonoverlapping(
-                Gc::as_ptr(this),
-                ptr::addr_of_mut!((*ptr.as_ptr()).value),
-                1,
-            );
+            ptr::copy_nonoverlapping(src, ptr::addr_of_mut!((*ptr.as_ptr()).value), 1);
             heap::commit(place);
             Gc::from_inner(ptr)
         }
@@ -401,7 +408,9 @@ impl<T: ?Sized> Gc<T> {
     /// The strong reference stays taken: give the pointer back to
     /// [`Gc::from_raw`] to release it, or the object is never freed. Until
     /// then the collector counts the reference as one from outside, like a
-    /// handle on the stack: the object and all it reaches stay alive.
+    /// handle on the stack: the object and all it reaches stay alive, and
+    /// the pointer may be read through for as long as that reference is
+    /// held (never written through: the value is shared).
     ///
     /// ```
     /// use gengc::Gc;
@@ -422,7 +431,9 @@ impl<T: ?Sized> Gc<T> {
     /// `Gc::<U>::into_raw` with the pointer then unsize-coerced to `*const T`
     /// (a `*const [u8; 4]` to a `*const [u8]`, a `*const S` to a
     /// `*const dyn Trait`). Each `into_raw` gives back one reference, so
-    /// each pointer goes to `from_raw` once.
+    /// each pointer goes to `from_raw` once. Unlike `Rc::from_raw`, a
+    /// pointer cast to another sized type (even one of the same size and
+    /// alignment) is not allowed: the object's pool knows its type.
     ///
     /// ```
     /// use gengc::Gc;
@@ -671,15 +682,28 @@ impl<T: Trace + 'static> Gc<[T]> {
     /// whose user code may panic — and only then do the elements leave the
     /// vector, so a panic leaves them owned (and dropped) by `v`.
     fn move_from_vec(mut v: Vec<T>) -> Gc<[T]> {
-        let len = v.len();
+        // SAFETY: the vector holds `len` valid elements and forgets them
+        // (length 0) once they are moved.
+        unsafe {
+            let gc = Gc::copy_slice_into_new(v.as_ptr(), v.len());
+            v.set_len(0);
+            gc
+        }
+    }
+
+    /// Moves the `len` elements at `src` into a new slice object (placed
+    /// first, as for [`Gc::copy_into_new`]).
+    ///
+    /// # Safety
+    /// `src` must point to `len` valid elements whose owner, once this
+    /// returns, gives them up without dropping them.
+    unsafe fn copy_slice_into_new(src: *const T, len: usize) -> Gc<[T]> {
         let layout = slice_box_layout::<T>(len);
         let place = place_unsized_box(TypeId::of::<[T]>(), &SliceVTable::<T>::VTABLE, layout, len);
         // SAFETY: the block has room for the header and `len` elements at
         // the offset `extend` computed, which is where GcBox<[T]> puts them;
-        // the vector forgets the elements (length 0) as they are moved.
+        // the caller's owner forgets the elements once they are copied.
         unsafe {
-            v.set_len(0);
-            let src = v.as_ptr();
             let fat = ptr::slice_from_raw_parts_mut(place.header.as_ptr().cast::<T>(), len)
                 as *mut GcBox<[T]>;
             let values = ptr::addr_of_mut!((*fat).value).cast::<T>();
@@ -708,7 +732,11 @@ impl<T: Trace + 'static, const N: usize> From<[T; N]> for Gc<[T]> {
     /// assert_eq!(&*s, &[1, 2, 3]);
     /// ```
     fn from(array: [T; N]) -> Gc<[T]> {
-        Gc::move_from_vec(Vec::from(array))
+        // SAFETY: the array holds N valid elements, and is forgotten once
+        // they are moved (if placing the block panics, it still owns them).
+        let gc = unsafe { Gc::copy_slice_into_new(array.as_ptr(), N) };
+        std::mem::forget(array);
+        gc
     }
 }
 
@@ -727,7 +755,8 @@ impl<T: Trace + 'static> From<Box<[T]>> for Gc<[T]> {
 }
 
 impl<T: Trace + 'static> From<Box<T>> for Gc<T> {
-    /// Moves the value out of the box (which is then freed).
+    /// Moves the value out of the box (which is then freed), heap to heap:
+    /// a value too large for the stack converts too.
     ///
     /// ```
     /// use gengc::Gc;
@@ -735,7 +764,16 @@ impl<T: Trace + 'static> From<Box<T>> for Gc<T> {
     /// assert_eq!(*g, "boxed");
     /// ```
     fn from(b: Box<T>) -> Gc<T> {
-        Gc::new(*b)
+        // SAFETY: the box holds a valid `T`; it is then freed as a box of
+        // `MaybeUninit<T>` (the same layout), which does not drop the value
+        // the new object now owns.
+        unsafe {
+            let gc = Gc::copy_into_new(&*b);
+            drop(Box::from_raw(
+                Box::into_raw(b).cast::<std::mem::MaybeUninit<T>>(),
+            ));
+            gc
+        }
     }
 }
 

@@ -95,7 +95,9 @@ impl<T> Weak<T> {
 impl<T: ?Sized> Weak<T> {
     /// A raw pointer to the value's place (like `rc::Weak::as_ptr`): the
     /// address [`Gc::as_ptr`] gives for the same object, or a dangling one for
-    /// [`Weak::new`]. Dereference it only while a `Gc` keeps the value alive.
+    /// [`Weak::new`]. Dereference it only while the value lives (a `Gc` to it
+    /// exists and the collector has not condemned it: [`Weak::upgrade`]
+    /// still succeeds).
     ///
     /// ```
     /// use gengc::Gc;

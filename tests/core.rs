@@ -444,6 +444,22 @@ fn conversions_from_arrays_boxes_and_cows_move_each_value_once() {
 }
 
 #[test]
+fn a_boxed_value_larger_than_the_stack_converts_heap_to_heap() {
+    // 8 MiB: four times the test thread's whole stack, so a copy through
+    // the stack would overflow it (it did, in a debug build, before the
+    // conversion copied heap to heap).
+    const SIZE: usize = 8 << 20;
+    run(|| {
+        let boxed: Box<[u8; SIZE]> = vec![7u8; SIZE].into_boxed_slice().try_into().unwrap();
+        let gc: Gc<[u8; SIZE]> = Gc::from(boxed);
+        assert!(gc.iter().all(|&b| b == 7));
+        assert_eq!(memory_report().large_objects, 1);
+        drop(gc);
+        assert_eq!(memory_report().large_objects, 0);
+    });
+}
+
+#[test]
 fn slices_of_gcs_take_part_in_cycles() {
     run(|| {
         let drops = Rc::new(Cell::new(0));

@@ -34,8 +34,9 @@ fn test_into_raw_keeps_the_strong_reference_until_from_raw() {
     });
 }
 
-/// Round-trips `value` through `into_raw`/`from_raw` and checks the handle
-/// points to the same object with the same value.
+/// Round-trips `value` through `into_raw`/`from_raw`, and a `Weak` to it
+/// through `Weak::into_raw`/`Weak::from_raw`, and checks both point to the
+/// same object with the same value.
 fn round_trip<T: Trace + PartialEq + Debug + Clone + 'static>(value: T) {
     let a = Gc::new(value.clone());
     let keep = a.clone();
@@ -44,6 +45,10 @@ fn round_trip<T: Trace + PartialEq + Debug + Clone + 'static>(value: T) {
     assert!(Gc::ptr_eq(&back, &keep));
     assert_eq!(*back, value);
     assert_eq!(Gc::strong_count(&keep), 2);
+    // SAFETY: the pointer comes from `Weak::<T>::into_raw`, used once.
+    let weak = unsafe { Weak::from_raw(Weak::into_raw(Gc::downgrade(&keep))) };
+    assert!(Gc::ptr_eq(&weak.upgrade().unwrap(), &keep));
+    assert_eq!(Gc::weak_count(&keep), 1);
 }
 
 #[derive(Trace, Clone, Copy, PartialEq, Debug)]
@@ -232,6 +237,8 @@ fn test_weak_raw_round_trip_keeps_the_weak_reference() {
 fn test_a_dangling_weak_round_trips() {
     let weak: Weak<u64> = Weak::new();
     let raw = Weak::into_raw(weak);
+    // The sentinel address itself, not an offset from it.
+    assert_eq!(raw.addr(), usize::MAX);
     // SAFETY: `raw` came from `Weak::into_raw`, used once.
     let weak = unsafe { Weak::from_raw(raw) };
     assert!(weak.upgrade().is_none());

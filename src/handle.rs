@@ -454,6 +454,54 @@ impl<T: ?Sized> Gc<T> {
         }
     }
 
+    /// Adds a strong reference to the object behind a pointer from
+    /// [`Gc::into_raw`] (like `Rc::increment_strong_count`): the pointer then
+    /// carries two, each to be given back once.
+    ///
+    /// # Safety
+    /// As for [`Gc::from_raw`], and the object must still hold the reference
+    /// the pointer carries.
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let raw = Gc::into_raw(Gc::new(1));
+    /// // SAFETY: `raw` came from `Gc::into_raw` and still holds its reference.
+    /// unsafe {
+    ///     Gc::increment_strong_count(raw);
+    ///     let a = Gc::from_raw(raw);
+    ///     assert_eq!(Gc::strong_count(&a), 2);
+    ///     Gc::decrement_strong_count(raw);
+    ///     assert_eq!(Gc::strong_count(&a), 1);
+    /// }
+    /// ```
+    pub unsafe fn increment_strong_count(ptr: *const T) {
+        // SAFETY: forwarded to the caller; the rebuilt handle is never
+        // dropped, so only the clone's reference is added.
+        let gc = ManuallyDrop::new(unsafe { Gc::from_raw(ptr) });
+        std::mem::forget(Gc::clone(&gc));
+    }
+
+    /// Gives back one strong reference carried by a pointer from
+    /// [`Gc::into_raw`] (like `Rc::decrement_strong_count`); if it was the
+    /// last, the object dies as when its last `Gc` is dropped.
+    ///
+    /// # Safety
+    /// As for [`Gc::from_raw`]: the pointer must carry the reference given
+    /// back, which it no longer carries afterwards.
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// let a = Gc::new(1);
+    /// let raw = Gc::into_raw(a.clone());
+    /// // SAFETY: `raw` carries the reference of the clone, given back once.
+    /// unsafe { Gc::decrement_strong_count(raw) };
+    /// assert_eq!(Gc::strong_count(&a), 1);
+    /// ```
+    pub unsafe fn decrement_strong_count(ptr: *const T) {
+        // SAFETY: forwarded to the caller.
+        drop(unsafe { Gc::from_raw(ptr) });
+    }
+
     /// Consumes the handle into the raw box pointer, for [`coerce_gc!`](crate::coerce_gc).
     #[doc(hidden)]
     pub fn __into_raw_box(this: Gc<T>) -> *const GcBox<T> {
@@ -785,6 +833,20 @@ impl<T: Trace + Clone + 'static> From<&[T]> for Gc<[T]> {
     /// ```
     fn from(v: &[T]) -> Gc<[T]> {
         Gc::from(v.to_vec())
+    }
+}
+
+impl<T: Trace + Clone + 'static> From<std::borrow::Cow<'_, [T]>> for Gc<[T]> {
+    /// Moves the elements of an owned `Cow`, clones those of a borrowed one.
+    ///
+    /// ```
+    /// use gengc::Gc;
+    /// use std::borrow::Cow;
+    /// let s: Gc<[u8]> = Gc::from(Cow::Borrowed(&[1u8, 2][..]));
+    /// assert_eq!(&*s, &[1, 2]);
+    /// ```
+    fn from(cow: std::borrow::Cow<'_, [T]>) -> Gc<[T]> {
+        Gc::move_from_vec(cow.into_owned())
     }
 }
 

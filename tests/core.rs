@@ -439,6 +439,10 @@ fn conversions_from_arrays_boxes_and_cows_move_each_value_once() {
         ];
         assert!(strs.iter().all(|s| &**s == "s"));
         drop(strs);
+        let owned: Gc<[u32]> = Gc::from(std::borrow::Cow::<[u32]>::Owned(vec![1, 2]));
+        let borrowed: Gc<[u32]> = Gc::from(std::borrow::Cow::Borrowed(&[1u32, 2][..]));
+        assert_eq!(owned, borrowed);
+        drop((owned, borrowed));
         assert_eq!(memory_report().used_blocks(), 0);
     });
 }

@@ -34,6 +34,38 @@ fn test_into_raw_keeps_the_strong_reference_until_from_raw() {
     });
 }
 
+#[test]
+fn test_strong_counts_change_through_raw_pointers() {
+    run(|| {
+        let drops = Rc::new(Cell::new(0));
+        let raw = Gc::into_raw(Gc::new(DropCount(drops.clone())));
+        let count = || {
+            // SAFETY: `raw` still carries a reference; this handle is not
+            // dropped, so it gives none back.
+            let probe = std::mem::ManuallyDrop::new(unsafe { Gc::from_raw(raw) });
+            Gc::strong_count(&probe)
+        };
+        // SAFETY: `raw` came from `Gc::into_raw` and carries each reference
+        // given back below exactly once.
+        unsafe {
+            Gc::increment_strong_count(raw);
+            Gc::increment_strong_count(raw);
+            assert_eq!(count(), 3);
+            Gc::decrement_strong_count(raw);
+            Gc::decrement_strong_count(raw);
+            assert_eq!(count(), 1);
+            assert_eq!(drops.get(), 0);
+            Gc::decrement_strong_count(raw);
+        }
+        assert_eq!(
+            drops.get(),
+            1,
+            "the last reference given back drops the value"
+        );
+        assert_eq!(memory_report().used_blocks(), 0);
+    });
+}
+
 /// Round-trips `value` through `into_raw`/`from_raw`, and a `Weak` to it
 /// through `Weak::into_raw`/`Weak::from_raw`, and checks both point to the
 /// same object with the same value.

@@ -621,6 +621,30 @@ impl<T: Default + Trace + 'static> Default for Gc<T> {
     }
 }
 
+impl Default for Gc<str> {
+    /// An empty string (like `Rc<str>`'s default).
+    ///
+    /// ```
+    /// let s: gengc::Gc<str> = Default::default();
+    /// assert!(s.is_empty());
+    /// ```
+    fn default() -> Gc<str> {
+        Gc::from("")
+    }
+}
+
+impl<T: Trace + 'static> Default for Gc<[T]> {
+    /// An empty slice (like `Rc<[T]>`'s default).
+    ///
+    /// ```
+    /// let s: gengc::Gc<[u8]> = Default::default();
+    /// assert!(s.is_empty());
+    /// ```
+    fn default() -> Gc<[T]> {
+        Gc::from(Vec::new())
+    }
+}
+
 impl<T: Trace + 'static> From<T> for Gc<T> {
     /// ```
     /// let a = gengc::Gc::from(3);

@@ -439,6 +439,9 @@ fn conversions_from_arrays_boxes_and_cows_move_each_value_once() {
         ];
         assert!(strs.iter().all(|s| &**s == "s"));
         drop(strs);
+        let (empty_str, empty_slice): (Gc<str>, Gc<[DropCount]>) = Default::default();
+        assert_eq!((empty_str.len(), empty_slice.len()), (0, 0));
+        drop((empty_str, empty_slice));
         let owned: Gc<[u32]> = Gc::from(std::borrow::Cow::<[u32]>::Owned(vec![1, 2]));
         let borrowed: Gc<[u32]> = Gc::from(std::borrow::Cow::Borrowed(&[1u32, 2][..]));
         assert_eq!(owned, borrowed);

@@ -1,6 +1,6 @@
 //! [`Gc<T>`], the reference-counted handle.
 
-use crate::heap::header::{GcBox, Header};
+use crate::heap::header::{value_offset, GcBox, Header};
 use crate::heap::object::ObjRef;
 use crate::heap::vtable::{SliceVTable, STR_VTABLE};
 use crate::heap::{self, Placement};
@@ -47,23 +47,6 @@ pub struct Gc<T: ?Sized> {
     /// Owns a `GcBox<T>` (for drop check).
     _owns: PhantomData<GcBox<T>>,
 }
-
-/// Bytes from the start of a `GcBox` to its value, for a value aligned to
-/// `align`: the header, padded to the alignment (`GcBox` is `repr(C)`).
-#[inline(always)]
-pub(crate) const fn value_offset(align: usize) -> usize {
-    let header = std::mem::size_of::<Header>();
-    (header + align - 1) & !(align - 1)
-}
-
-const _: () = assert!(value_offset(1) == std::mem::offset_of!(GcBox<u8>, value));
-const _: () = assert!(value_offset(8) == std::mem::offset_of!(GcBox<u64>, value));
-const _: () = assert!(value_offset(16) == std::mem::offset_of!(GcBox<u128>, value));
-const _: () = {
-    #[repr(align(4096))]
-    struct Page(#[allow(dead_code)] u8);
-    assert!(value_offset(4096) == std::mem::offset_of!(GcBox<Page>, value));
-};
 
 impl<T: Trace + 'static> Gc<T> {
     /// Moves `value` into a new object.

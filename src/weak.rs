@@ -1,8 +1,7 @@
 //! [`Weak<T>`], the non-owning handle.
 
-use crate::handle::value_offset;
 use crate::heap;
-use crate::heap::header::GcBox;
+use crate::heap::header::{value_offset, GcBox};
 use crate::trace::{Trace, Tracer};
 use crate::Gc;
 use std::fmt;
@@ -26,9 +25,18 @@ use std::ptr::NonNull;
 /// assert!(weak.upgrade().is_none());
 /// ```
 pub struct Weak<T: ?Sized> {
-    /// Dangling (address `usize::MAX`) for `Weak::new`. `NonNull` makes the
+    /// Dangling (address [`DANGLING`]) for `Weak::new`. `NonNull` makes the
     /// handle neither `Send` nor `Sync`.
     ptr: NonNull<GcBox<T>>,
+}
+
+/// The address of the pointer of [`Weak::new`], which points to nothing.
+const DANGLING: usize = usize::MAX;
+
+/// Whether `ptr` is the pointer of a [`Weak::new`] (or a raw pointer made
+/// from one).
+fn is_dangling<U: ?Sized>(ptr: *const U) -> bool {
+    ptr.cast::<u8>().addr() == DANGLING
 }
 
 impl<T> Weak<T> {
@@ -39,9 +47,9 @@ impl<T> Weak<T> {
     /// assert!(w.upgrade().is_none());
     /// ```
     pub const fn new() -> Weak<T> {
-        // SAFETY: usize::MAX is not null. The pointer is never dereferenced
-        // (`is_dangling` checks for it first), so its alignment is moot.
-        let ptr = unsafe { NonNull::new_unchecked(std::ptr::without_provenance_mut(usize::MAX)) };
+        // SAFETY: DANGLING is not null. The pointer is never dereferenced
+        // (`is_dangling` is checked first), so its alignment is moot.
+        let ptr = unsafe { NonNull::new_unchecked(std::ptr::without_provenance_mut(DANGLING)) };
         Weak { ptr }
     }
 }
@@ -79,7 +87,7 @@ impl<T> Weak<T> {
     /// assert!(unsafe { Weak::from_raw(raw) }.upgrade().is_none());
     /// ```
     pub unsafe fn from_raw(ptr: *const T) -> Weak<T> {
-        if ptr.addr() == usize::MAX {
+        if is_dangling(ptr) {
             return Weak::new();
         }
         // SAFETY: the caller guarantees `ptr` is the value place of a box
@@ -106,7 +114,7 @@ impl<T: ?Sized> Weak<T> {
     /// assert_eq!(w.as_ptr(), Gc::as_ptr(&a));
     /// ```
     pub fn as_ptr(&self) -> *const T {
-        if self.is_dangling() {
+        if is_dangling(self.ptr.as_ptr()) {
             return self.ptr.as_ptr() as *const T;
         }
         // SAFETY: a non-dangling Weak keeps the block allocated; no
@@ -120,14 +128,11 @@ impl<T: ?Sized> Weak<T> {
         Weak { ptr }
     }
 
-    fn is_dangling(&self) -> bool {
-        self.ptr.as_ptr().cast::<u8>().addr() == usize::MAX
-    }
-
     fn header(&self) -> Option<&crate::heap::header::Header> {
         // SAFETY: a non-dangling Weak keeps the block allocated.
         // (By field projection: the value may be borrowed mutably.)
-        (!self.is_dangling()).then(|| unsafe { &*std::ptr::addr_of!((*self.ptr.as_ptr()).header) })
+        (!is_dangling(self.ptr.as_ptr()))
+            .then(|| unsafe { &*std::ptr::addr_of!((*self.ptr.as_ptr()).header) })
     }
 
     /// A strong handle, if the value is still alive and not judged garbage.

@@ -222,3 +222,19 @@ pub struct GcBox<T: ?Sized> {
 
 const _: () = assert!(std::mem::size_of::<Header>() == 8);
 const _: () = assert!(std::mem::size_of::<GcBox<()>>() == 8);
+
+/// Bytes from the start of a `GcBox` to its value, for a value aligned to
+/// `align`: the header, padded to the alignment (`GcBox` is `repr(C)`).
+#[inline(always)]
+pub(crate) const fn value_offset(align: usize) -> usize {
+    crate::heap::align_up(std::mem::size_of::<Header>(), align)
+}
+
+const _: () = assert!(value_offset(1) == std::mem::offset_of!(GcBox<u8>, value));
+const _: () = assert!(value_offset(8) == std::mem::offset_of!(GcBox<u64>, value));
+const _: () = assert!(value_offset(16) == std::mem::offset_of!(GcBox<u128>, value));
+const _: () = {
+    #[repr(align(4096))]
+    struct Page(#[allow(dead_code)] u8);
+    assert!(value_offset(4096) == std::mem::offset_of!(GcBox<Page>, value));
+};

@@ -220,6 +220,14 @@ impl HeapState {
     }
 }
 
+/// `size` rounded up to `align`, a power of two (a mask: a division here
+/// was 14 % of the time of freeing a large object).
+#[inline(always)]
+pub(crate) const fn align_up(size: usize, align: usize) -> usize {
+    debug_assert!(align.is_power_of_two());
+    (size + align - 1) & !(align - 1)
+}
+
 /// Where a new object goes: the address of its header, and whether it is a
 /// large object.
 #[derive(Clone, Copy)]

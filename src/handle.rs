@@ -1,6 +1,6 @@
 //! [`Gc<T>`], the reference-counted handle.
 
-use crate::heap::header::{value_offset, GcBox, Header};
+use crate::heap::header::{value_offset, GcBox, Header, FLAG_SETTLED};
 use crate::heap::object::ObjRef;
 use crate::heap::vtable::{SliceVTable, STR_VTABLE};
 use crate::heap::{self, Placement};
@@ -362,6 +362,10 @@ impl<T: ?Sized> Gc<T> {
     pub fn get_mut(this: &mut Gc<T>) -> Option<&mut T> {
         let h = this.header();
         if h.strong() == 1 && h.weak_raw() == 1 {
+            if h.has_flag(FLAG_SETTLED) {
+                // SAFETY: a live object of this thread, marked settled.
+                unsafe { heap::unsettle(ObjRef::of(this.ptr)) };
+            }
             h.lend_mut();
             // SAFETY: the only handle is borrowed mutably, no Weak exists, and
             // the collector will not read the value while the header says it
@@ -591,6 +595,13 @@ unsafe impl<T: ?Sized> Trace for Gc<T> {
     #[inline(always)]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         tracer.edge(self.ptr);
+    }
+
+    /// The pointer never changes; whether its target's edges do is the
+    /// target's own business (an untracked target cannot reach a cycle).
+    #[inline(always)]
+    fn has_fixed_edges() -> bool {
+        true
     }
 }
 

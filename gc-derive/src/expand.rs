@@ -164,9 +164,15 @@ fn generate(input: &DeriveInput, attrs: &TypeAttrs, variants: &[Variant<'_>]) ->
     let maybe_unsized = maybe_unsized_params(&input.generics);
     let needs = |method: &str| {
         let method = Ident::new(method, Span::call_site());
-        or(fields().map(|field| needs_term(field, &method, krate, &maybe_unsized)))
+        or(fields().map(|field| field_term(field, &method, krate, &maybe_unsized, true)))
     };
     let needs_trace = needs("needs_trace");
+    // Fixed only if every traced field's edges are; an unknown tail (`dyn`,
+    // a `?Sized` parameter) may hide a cell.
+    let fixed_edges = {
+        let method = Ident::new("has_fixed_edges", Span::call_site());
+        and(fields().map(|field| field_term(field, &method, krate, &maybe_unsized, false)))
+    };
     let needs_finalize = if attrs.finalize.is_some() {
         quote!(true)
     } else {
@@ -201,13 +207,18 @@ fn generate(input: &DeriveInput, attrs: &TypeAttrs, variants: &[Variant<'_>]) ->
                 // Without the trait's `where Self: Sized`: on a type that is
                 // never sized (a `str` or `[T]` tail and no parameters) that
                 // bound would be a trivially false bound, a hard error. The
-                // bodies only ask sized field types (see `needs_term`).
+                // bodies only ask sized field types (see `field_term`).
                 #[inline]
                 fn needs_trace() -> bool {
                     #needs_trace
                 }
 
                 #is_acyclic
+
+                #[inline]
+                fn has_fixed_edges() -> bool {
+                    #fixed_edges
+                }
 
                 #[inline]
                 fn finalize_glue(&self) {
@@ -263,17 +274,30 @@ fn or(terms: impl Iterator<Item = TokenStream>) -> TokenStream {
     }
 }
 
-/// The field's contribution to `needs_trace` / `needs_finalize`.
+/// `a && b && ...`, or `true` when there is no term.
+fn and(terms: impl Iterator<Item = TokenStream>) -> TokenStream {
+    let terms: Vec<TokenStream> = terms.collect();
+    if terms.is_empty() {
+        quote!(true)
+    } else {
+        quote!(#(#terms)&&*)
+    }
+}
+
+/// The field's contribution to `needs_trace` / `needs_finalize` /
+/// `has_fixed_edges`.
 ///
 /// Only a sized type can be asked (the trait methods require `Self: Sized`),
 /// so for a possibly unsized field type (the tail of a DST) the answer is
-/// decided here: `str` answers `false`, `[T]` answers for `T`, and
-/// `dyn Trait` or a `?Sized` parameter answer a conservative `true`.
-fn needs_term(
+/// decided here: `[T]` answers for `T`, `dyn Trait` or a `?Sized` parameter
+/// answer the conservative `unknown`, and `str` (which owns no `Gc`) the
+/// opposite.
+fn field_term(
     field: &Field<'_>,
     method: &Ident,
     krate: &Path,
     maybe_unsized: &[Ident],
+    unknown: bool,
 ) -> TokenStream {
     let mut ty = field.ty;
     loop {
@@ -282,15 +306,16 @@ fn needs_term(
             Type::Group(group) => ty = &group.elem,
             Type::Paren(paren) => ty = &paren.elem,
             Type::Slice(slice) => ty = &slice.elem,
-            Type::TraitObject(_) => return quote!(true),
+            Type::TraitObject(_) => return quote!(#unknown),
             Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => {
-                return quote!(false)
+                let owns_none = !unknown;
+                return quote!(#owns_none);
             }
             Type::Path(path)
                 if path.qself.is_none()
                     && maybe_unsized.iter().any(|param| path.path.is_ident(param)) =>
             {
-                return quote!(true)
+                return quote!(#unknown)
             }
             _ => break,
         }

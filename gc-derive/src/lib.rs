@@ -52,6 +52,10 @@ use syn::{parse_macro_input, DeriveInput};
 ///   tracks;
 /// - `is_acyclic` is `true` with `#[gc(acyclic)]` (not emitted otherwise:
 ///   the trait's default is `false`);
+/// - `has_fixed_edges` is `true` if every traced field's type answers `true`
+///   (no `RefCell`, `Cell` or other cell around a `Gc`): a collection then
+///   untracks objects of the type once everything they reference is
+///   untracked;
 /// - `finalize_glue` runs the type's own `Finalize` hook (with
 ///   `#[gc(finalize)]`), then those of the traced fields; `needs_finalize`
 ///   says whether any of that does something.
@@ -63,7 +67,8 @@ use syn::{parse_macro_input, DeriveInput};
 ///
 /// A possibly unsized last field (`str`, `[T]`, `dyn Trait`, a `T: ?Sized`)
 /// is traced like the others; for `dyn Trait` and `T: ?Sized` the type
-/// conservatively answers `needs_trace() == true`.
+/// conservatively answers `needs_trace() == true` and
+/// `has_fixed_edges() == false`.
 ///
 /// # No `Drop`
 ///

@@ -530,6 +530,11 @@ pub fn take_garbage() -> Vec<AnyGc> {
 /// Whether the collector tracks this object (its type may own a `Gc` and
 /// is not [acyclic](crate::Trace::is_acyclic)).
 ///
+/// An object whose type has [fixed edges](crate::Trace::has_fixed_edges)
+/// stops being tracked when a collection finds every object it references
+/// untracked (as CPython untracks such tuples), and is tracked again by
+/// [`Gc::get_mut`].
+///
 /// ```
 /// use gengc::{gc, Gc};
 /// assert!(!gc::is_tracked(&Gc::new(5)));
@@ -548,10 +553,17 @@ pub fn is_tracked<T: ?Sized>(gc: &Gc<T>) -> bool {
 ///
 /// ```
 /// use gengc::{gc, Gc};
-/// let v = Gc::new(vec![Gc::new(1)]);
+/// use std::cell::RefCell;
+/// let v = Gc::new(RefCell::new(vec![Gc::new(1)]));
 /// assert_eq!(gc::generation(&v), Some(0));
 /// gc::collect_generation(0);
 /// assert_eq!(gc::generation(&v), Some(1));
+///
+/// // Without the cell, the vector's edges are fixed, and all of them lead
+/// // to untracked objects: the collection untracks it.
+/// let fixed = Gc::new(vec![Gc::new(1)]);
+/// gc::collect_generation(0);
+/// assert_eq!(gc::generation(&fixed), None);
 /// ```
 pub fn generation<T: ?Sized>(gc: &Gc<T>) -> Option<usize> {
     let obj = gc.obj();

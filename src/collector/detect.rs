@@ -244,6 +244,9 @@ impl Collector {
             }
             for &l in &s.set_large {
                 let slot = std::ptr::addr_of_mut!((*l.as_ptr()).gc_refs);
+                if *slot == NOT_IN_SET {
+                    continue; // settled
+                }
                 f(
                     ObjRef::new(LargeHeader::object(l), true),
                     (*l.as_ptr()).vtable,

@@ -8,11 +8,13 @@
 //! - `generations` (this file): which objects are in which generation, the
 //!   counts that trigger collections, and the statistics.
 //! - [`detect`]: finding the unreachable objects of a set (`gc_refs`).
+//! - [`settle`]: untracking objects that can never be part of a cycle.
 //! - [`teardown`]: finalizers, resurrection, and freeing the garbage.
 //! - [`control`]: the public API, `gengc::gc`.
 
 pub mod control;
 mod detect;
+mod settle;
 mod teardown;
 pub(crate) mod visit;
 
@@ -284,25 +286,27 @@ impl Collector {
         }
     }
 
+    /// Puts a settled object back into the young generation.
+    ///
+    /// # Safety
+    /// `obj` must be a live object of this heap, marked `FLAG_SETTLED` (so
+    /// of a tracked type, and in no generation); no collection may be in
+    /// its detection steps (only user code calls this).
+    pub(crate) unsafe fn unsettle(&self, obj: ObjRef) {
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            obj.header().clear_flag(crate::heap::header::FLAG_SETTLED);
+            self.retrack(obj, 0);
+        }
+    }
+
     /// Which generation a tracked object is in (`None` if untracked).
     ///
     /// # Safety
     /// The object's block must be allocated.
     pub(crate) unsafe fn generation_of(&self, obj: ObjRef) -> Option<usize> {
         // SAFETY: forwarded to the caller.
-        unsafe {
-            if obj.is_large() {
-                let g = (*obj.large().as_ptr()).generation;
-                (g != crate::heap::large::UNTRACKED).then_some(g as usize)
-            } else {
-                let pool = obj.pool();
-                if !(*pool.as_ptr()).tracked {
-                    return None;
-                }
-                let index = Pool::index_of(pool, obj.header_ptr().as_ptr().cast());
-                (0..GEN_BITMAPS).find(|&g| test_bit(Pool::gen_bitmap(pool, g), index))
-            }
-        }
+        unsafe { generation_of(obj) }
     }
 
     /// Calls `f` on every tracked object of generation `g` (no user code
@@ -394,6 +398,28 @@ impl Collector {
         s.collected += collected;
         s.pause += pause;
         self.stats[g].set(s);
+    }
+}
+
+/// Which generation (3: frozen) a tracked object is in; `None` if it is
+/// untracked. Reads only the object's pool or large header.
+///
+/// # Safety
+/// The object's block must be allocated.
+unsafe fn generation_of(obj: ObjRef) -> Option<usize> {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        if obj.is_large() {
+            let g = (*obj.large().as_ptr()).generation;
+            (g != crate::heap::large::UNTRACKED).then_some(g as usize)
+        } else {
+            let pool = obj.pool();
+            if !(*pool.as_ptr()).tracked {
+                return None;
+            }
+            let index = Pool::index_of(pool, obj.header_ptr().as_ptr().cast());
+            (0..GEN_BITMAPS).find(|&g| test_bit(Pool::gen_bitmap(pool, g), index))
+        }
     }
 }
 
@@ -527,6 +553,7 @@ impl Collector {
         // one unwinds through `guard`, which restores the scratch state.
         let survivors = unsafe {
             self.gather(g);
+            self.settle(panic);
             self.count_internal();
             let garbage = self.mark();
             self.split(g, dest, garbage, &mut unreachable)

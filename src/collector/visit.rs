@@ -37,6 +37,8 @@ pub(crate) enum Mode {
     Mark,
     /// Record every target (introspection).
     Collect,
+    /// Note whether any target is tracked (see `collector::settle`).
+    Settle,
 }
 
 pub(crate) struct Visitor {
@@ -45,6 +47,8 @@ pub(crate) struct Visitor {
     pub(crate) stack: Vec<ObjRef>,
     /// `Mark`: objects it turned reachable (those not already known so).
     pub(crate) marked: usize,
+    /// `Settle`: a target is tracked.
+    pub(crate) tracked_edge: bool,
 }
 
 impl Visitor {
@@ -53,6 +57,7 @@ impl Visitor {
             mode,
             stack: Vec::new(),
             marked: 0,
+            tracked_edge: false,
         }
     }
 
@@ -86,6 +91,12 @@ impl Visitor {
                 }
             }
             Mode::Collect => self.stack.push(obj),
+            Mode::Settle => {
+                if !self.tracked_edge {
+                    // SAFETY: the target is alive (see above).
+                    self.tracked_edge = unsafe { super::settle::is_tracked_target(obj) };
+                }
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 //! allocated) lives in its pool's bitmaps; the type's vtable lives in the
 //! pool header (pools are segregated by type). What must stay in the object
 //! is what a `Gc` or `Weak` has to read without first finding its block
-//! index: the two counts, the large-object bit and three sticky flags packed
+//! index: the two counts, the large-object bit and four flags packed
 //! into the top bits of the weak word, and the lent marker in the top bit of
 //! the strong word.
 
@@ -40,8 +40,11 @@ const WEAK_COUNT_MASK: u32 = (1 << 27) - 1;
 /// The object is a large object (own allocation, `LargeHeader` in front).
 /// Sized types know this at compile time; `Gc<dyn Trait>` and slices read it.
 pub(crate) const FLAG_LARGE: u32 = 1 << 27;
-// Bit 28 is free (it held the lend marker before that moved to the strong
-// word).
+/// The collector took this object of a tracked type out of the generations:
+/// its edges are fixed and lead only to untracked objects (see
+/// `collector::settle`). `Gc::get_mut` puts it back, since a `&mut` can
+/// change its edges.
+pub(crate) const FLAG_SETTLED: u32 = 1 << 28;
 /// The finalizer has run (PEP 442: at most once per object).
 pub(crate) const FLAG_FINALIZED: u32 = 1 << 29;
 /// The collector judged the object garbage: `Weak::upgrade` fails for good.
@@ -202,6 +205,11 @@ impl Header {
     #[inline(always)]
     pub(crate) fn set_flag(&self, flag: u32) {
         self.weak.set(self.weak.get() | flag);
+    }
+
+    #[inline(always)]
+    pub(crate) fn clear_flag(&self, flag: u32) {
+        self.weak.set(self.weak.get() & !flag);
     }
 
     /// Whether `Weak::upgrade` may hand out a new strong handle.

@@ -20,7 +20,7 @@ pub(crate) mod vtable;
 use crate::collector::Collector;
 use crate::trace::Trace;
 use arena::ArenaSet;
-use header::{GcBox, Header, FLAG_DROPPED, FLAG_FINALIZED, FLAG_LARGE};
+use header::{GcBox, Header, FLAG_DROPPED, FLAG_FINALIZED, FLAG_LARGE, FLAG_SETTLED};
 use large::{is_small, LargeHeader};
 use object::{is_large_box, ObjRef};
 use pool::{Death, Pool};
@@ -372,6 +372,22 @@ fn heapless(layout: Layout, vtable: &'static VTable, meta: usize) -> Placement {
     }
 }
 
+/// A settled object (see `collector::settle`) is about to be lent out by
+/// `Gc::get_mut`, which may give it new edges: it goes back to the young
+/// generation, to be judged again by the next collection.
+///
+/// # Safety
+/// `obj` must be a live object of this thread, marked `FLAG_SETTLED`.
+#[cold]
+#[inline(never)]
+pub(crate) unsafe fn unsettle(obj: ObjRef) {
+    // Without a heap (thread exit) there is no generation to go back to.
+    if let Some(heap) = current() {
+        // SAFETY: forwarded to the caller.
+        unsafe { heap.collector.unsettle(obj) };
+    }
+}
+
 /// Enters a freshly initialised object into the young generation if its
 /// type is tracked.
 ///
@@ -540,7 +556,8 @@ unsafe fn owner_death<T: ?Sized, const TRACKED: bool>(ptr: NonNull<GcBox<T>>, po
         // plain death needs no such step, its block is freed at once.
         header.as_ref().clear_dead_strong();
         let heap = (*pool.as_ptr()).heap.as_ref();
-        if TRACKED {
+        // A settled object is in no generation: no bitmap to search.
+        if TRACKED && !header.as_ref().has_flag(FLAG_SETTLED) {
             heap.collector
                 .untrack_pooled(pool, Pool::index_of(pool, header.as_ptr().cast()));
         }

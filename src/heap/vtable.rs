@@ -21,6 +21,9 @@ pub(crate) struct VTable {
     pub(crate) needs_trace: fn() -> bool,
     /// `Trace::is_acyclic`: owns `Gc`s, but is never tracked.
     pub(crate) acyclic: fn() -> bool,
+    /// `Trace::has_fixed_edges`: a survivor whose targets are all untracked
+    /// leaves the generations (see `collector::settle`).
+    pub(crate) fixed_edges: fn() -> bool,
     pub(crate) needs_finalize: fn() -> bool,
 }
 
@@ -81,6 +84,7 @@ impl<T: Trace + 'static> HasVTable for T {
         type_id: TypeId::of::<T>,
         needs_trace: T::needs_trace,
         acyclic: T::is_acyclic,
+        fixed_edges: T::has_fixed_edges,
         needs_finalize: T::needs_finalize,
     };
 }
@@ -98,6 +102,7 @@ impl<T: Trace + 'static> SliceVTable<T> {
         type_id: TypeId::of::<[T]>,
         needs_trace: T::needs_trace,
         acyclic: T::is_acyclic,
+        fixed_edges: T::has_fixed_edges,
         needs_finalize: T::needs_finalize,
     };
 }
@@ -111,5 +116,6 @@ pub(crate) const STR_VTABLE: VTable = VTable {
     type_id: TypeId::of::<str>,
     needs_trace: || false,
     acyclic: || false,
+    fixed_edges: || true,
     needs_finalize: || false,
 };

@@ -136,6 +136,62 @@ pub unsafe trait Trace {
         false
     }
 
+    /// Whether the `Gc`s a value of this type owns are fixed for as long as
+    /// the value is shared: no `RefCell`, `Cell`, `OnceCell` or other
+    /// interior mutability around any of them (only `&mut` access, which
+    /// needs the object's only handle, can change them).
+    ///
+    /// The collector uses it the way CPython untracks tuples
+    /// (`_PyTuple_MaybeUntrack`): an object of such a type that survives a
+    /// collection while everything it references is untracked can never be
+    /// part of a cycle, so it leaves the generations and later collections
+    /// skip it. [`Gc::get_mut`](crate::Gc::get_mut) (and so
+    /// [`Gc::make_mut`](crate::Gc::make_mut)) puts it back in the young
+    /// generation, since a `&mut` can change its edges. Untracked this way,
+    /// an immutable tree or list costs collections nothing once they have
+    /// seen it, without the promise [`is_acyclic`](Trace::is_acyclic) asks
+    /// for.
+    ///
+    /// The default answers `true` exactly for types that own no `Gc`
+    /// (`!needs_trace()`). The derive answers `true` when every traced
+    /// field's type does; containers answer for their elements, `Gc` and
+    /// `Weak` answer `true` (the pointer itself never changes), the cells
+    /// answer `true` only around types that own no `Gc`, and `Box<T>`
+    /// answers `false` (an unsized `T` cannot be asked). A wrong `true` is
+    /// safe: a cycle through such an object may leak, as with `Rc`; it is
+    /// never freed early.
+    ///
+    /// ```
+    /// use gengc::{gc, Gc, Trace};
+    /// use std::cell::RefCell;
+    ///
+    /// #[derive(Trace)]
+    /// struct Cons {
+    ///     head: u64,
+    ///     tail: Option<Gc<Cons>>,
+    /// }
+    ///
+    /// #[derive(Trace)]
+    /// struct Ring {
+    ///     next: RefCell<Option<Gc<Ring>>>,
+    /// }
+    ///
+    /// assert!(<Cons as Trace>::has_fixed_edges());
+    /// assert!(!<Ring as Trace>::has_fixed_edges());
+    ///
+    /// let list = Gc::new(Cons { head: 1, tail: Some(Gc::new(Cons { head: 2, tail: None })) });
+    /// assert!(gc::is_tracked(&list)); // every object of a tracked type is born young
+    /// gc::collect_generation(0);
+    /// assert!(!gc::is_tracked(&list)); // the list can never be part of a cycle
+    /// ```
+    #[inline(always)]
+    fn has_fixed_edges() -> bool
+    where
+        Self: Sized,
+    {
+        !Self::needs_trace()
+    }
+
     /// Runs the [`Finalize`] hooks of this value and of the values it owns
     /// inline (not those behind another `Gc`: each object is finalized on
     /// its own). The collector calls it at most once per object.

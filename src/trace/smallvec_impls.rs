@@ -18,6 +18,10 @@ where
     fn needs_trace() -> bool {
         A::Item::needs_trace()
     }
+    #[inline(always)]
+    fn has_fixed_edges() -> bool {
+        A::Item::has_fixed_edges()
+    }
     #[inline]
     fn finalize_glue(&self) {
         self.as_slice().finalize_glue();

@@ -152,6 +152,10 @@ macro_rules! sequence {
             fn needs_trace() -> bool {
                 $t::needs_trace()
             }
+            #[inline(always)]
+            fn has_fixed_edges() -> bool {
+                $t::has_fixed_edges()
+            }
             #[inline]
             fn finalize_glue(&self) {
                 if $t::needs_finalize() {
@@ -187,6 +191,10 @@ unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
     #[inline(always)]
     fn needs_trace() -> bool {
         T::needs_trace()
+    }
+    #[inline(always)]
+    fn has_fixed_edges() -> bool {
+        T::has_fixed_edges()
     }
     #[inline]
     fn finalize_glue(&self) {
@@ -235,6 +243,10 @@ macro_rules! map {
             fn needs_trace() -> bool {
                 K::needs_trace() || V::needs_trace()
             }
+            #[inline(always)]
+            fn has_fixed_edges() -> bool {
+                K::has_fixed_edges() && V::has_fixed_edges()
+            }
             #[inline]
             fn finalize_glue(&self) {
                 if Self::needs_finalize() {
@@ -269,6 +281,10 @@ unsafe impl<T: Trace, E: Trace> Trace for Result<T, E> {
     #[inline(always)]
     fn needs_trace() -> bool {
         T::needs_trace() || E::needs_trace()
+    }
+    #[inline(always)]
+    fn has_fixed_edges() -> bool {
+        T::has_fixed_edges() && E::has_fixed_edges()
     }
     #[inline]
     fn finalize_glue(&self) {
@@ -369,6 +385,10 @@ macro_rules! wrapper {
             fn needs_trace() -> bool {
                 T::needs_trace()
             }
+            #[inline(always)]
+            fn has_fixed_edges() -> bool {
+                T::has_fixed_edges()
+            }
             #[inline]
             fn finalize_glue(&self) {
                 self.0.finalize_glue();
@@ -396,6 +416,10 @@ macro_rules! tuple {
             #[inline(always)]
             fn needs_trace() -> bool {
                 false $(|| $t::needs_trace())+
+            }
+            #[inline(always)]
+            fn has_fixed_edges() -> bool {
+                true $(&& $t::has_fixed_edges())+
             }
             #[inline]
             fn finalize_glue(&self) {

@@ -1,0 +1,446 @@
+//! Objects whose edges are fixed (`Trace::has_fixed_edges`) leave the
+//! generations once a collection finds everything they reference untracked,
+//! as CPython untracks such tuples (`_PyTuple_MaybeUntrack`); `Gc::get_mut`
+//! tracks them again.
+
+mod common;
+
+use common::{run, DropCount};
+use gengc::{gc, memory_report, Finalize, Gc, Trace, Tracer, Weak};
+use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+
+/// An immutable binary tree node (no attribute: its edges are fixed).
+#[derive(Trace)]
+struct Tree {
+    left: Option<Gc<Tree>>,
+    right: Option<Gc<Tree>>,
+    _drops: DropCount,
+}
+
+/// Builds in post-order: children are allocated before their parent.
+fn tree(depth: u32, drops: &Rc<Cell<usize>>) -> Gc<Tree> {
+    let child = || (depth > 1).then(|| tree(depth - 1, drops));
+    Gc::new(Tree {
+        left: child(),
+        right: child(),
+        _drops: DropCount(drops.clone()),
+    })
+}
+
+/// A node whose edge can change through a shared reference.
+#[derive(Trace)]
+struct Node {
+    next: RefCell<Option<Gc<Node>>>,
+    _drops: DropCount,
+}
+
+fn node(drops: &Rc<Cell<usize>>) -> Gc<Node> {
+    Gc::new(Node {
+        next: RefCell::new(None),
+        _drops: DropCount(drops.clone()),
+    })
+}
+
+/// Fixed edges to a node that is not itself fixed.
+#[derive(Trace)]
+struct Holder {
+    node: Gc<Node>,
+}
+
+fn tracked_total() -> usize {
+    let (young, middle, old) = gc::generation_sizes();
+    young + middle + old
+}
+
+#[test]
+fn the_derive_and_the_std_impls_answer_from_the_field_types() {
+    #[derive(Trace)]
+    struct Counters {
+        hits: Cell<u64>,
+        log: RefCell<Vec<String>>,
+        tree: Gc<Tree>,
+    }
+    #[derive(Trace)]
+    struct Late {
+        cell: OnceCell<Gc<Tree>>,
+    }
+    #[derive(Trace)]
+    struct Boxed {
+        tree: Box<Tree>,
+    }
+    #[derive(Trace)]
+    struct Wrap<T> {
+        value: T,
+    }
+    #[derive(Trace)]
+    struct Skipped {
+        #[gc(skip)]
+        _hidden: RefCell<Option<Gc<Node>>>,
+        tree: Gc<Tree>,
+    }
+    #[derive(Trace)]
+    #[allow(dead_code)]
+    enum Shape {
+        Leaf,
+        Pair(Gc<Tree>, Gc<Node>),
+        Mutable { cell: RefCell<Option<Gc<Tree>>> },
+    }
+    fn sized<T: Trace>() -> bool {
+        T::has_fixed_edges()
+    }
+
+    assert!(sized::<Tree>());
+    assert!(!sized::<Node>());
+    assert!(sized::<Holder>(), "a Gc to a mutable node is itself fixed");
+    assert!(
+        sized::<Counters>(),
+        "cells around leaf values do not matter"
+    );
+    assert!(
+        !sized::<Late>(),
+        "a OnceCell can be set after the object is shared"
+    );
+    assert!(!sized::<Boxed>(), "Box<T> cannot ask an unsized T");
+    assert!(sized::<Wrap<Gc<Node>>>());
+    assert!(!sized::<Wrap<RefCell<Option<Gc<Node>>>>>());
+    assert!(sized::<Skipped>(), "a skipped field is never traced");
+    assert!(!sized::<Shape>(), "one mutable variant is enough");
+    assert!(sized::<Vec<Gc<Node>>>());
+    assert!(sized::<HashMap<u32, Gc<Node>>>());
+    assert!(sized::<Option<(Gc<Node>, Weak<Node>)>>());
+    assert!(!sized::<(Gc<Node>, RefCell<Option<Gc<Node>>>)>());
+    assert!(sized::<RefCell<Vec<u8>>>());
+    assert!(!sized::<Cell<Option<Gc<Tree>>>>());
+    assert!(sized::<u64>() && sized::<String>());
+}
+
+#[test]
+fn an_immutable_tree_built_bottom_up_settles_in_one_young_collection() {
+    run(|| {
+        gc::disable();
+        let drops = Rc::new(Cell::new(0));
+        let t = tree(10, &drops); // 1,023 nodes
+        assert_eq!(gc::generation_sizes(), (1_023, 0, 0));
+        assert!(gc::is_tracked(&t));
+        assert_eq!(gc::collect_generation(0), 0);
+        assert_eq!(gc::generation_sizes(), (0, 0, 0));
+        assert!(!gc::is_tracked(&t));
+        assert!(!gc::is_tracked(t.left.as_ref().unwrap()));
+        // Later collections have nothing to read.
+        assert_eq!(gengc::collect(), 0);
+        assert_eq!(gc::generation_sizes(), (0, 0, 0));
+        assert_eq!(drops.get(), 0);
+        drop(t);
+        assert_eq!(drops.get(), 1_023);
+        assert_eq!(memory_report().used_blocks(), 0);
+    });
+}
+
+#[test]
+fn an_object_that_references_a_tracked_object_stays_tracked() {
+    run(|| {
+        gc::disable();
+        let drops = Rc::new(Cell::new(0));
+        let n = node(&drops);
+        let holder = Gc::new(Holder { node: n.clone() });
+        assert_eq!(gc::collect_generation(0), 0);
+        assert_eq!(gc::generation(&holder), Some(1));
+        assert_eq!(gengc::collect(), 0);
+        assert_eq!(gc::generation(&holder), Some(2));
+        // A frozen target is tracked too (unfreezing returns it to the old
+        // generation, where a cycle through it must still be found).
+        gc::freeze();
+        let frozen_holder = Gc::new(Holder { node: n.clone() });
+        assert_eq!(gc::collect_generation(0), 0);
+        assert_eq!(gc::generation(&frozen_holder), Some(1));
+        gc::unfreeze();
+        drop((n, holder, frozen_holder));
+        assert_eq!(drops.get(), 1);
+        assert_eq!(memory_report().used_blocks(), 0);
+    });
+}
+
+#[test]
+fn a_cycle_through_a_fixed_object_that_points_at_a_tracked_one_is_collected() {
+    run(|| {
+        gc::disable();
+        let drops = Rc::new(Cell::new(0));
+        let slot = Gc::new(Slot {
+            fixed: RefCell::new(None),
+            _drops: DropCount(drops.clone()),
+        });
+        let x = Gc::new(Fixed {
+            to: Some(slot.clone()),
+            _drops: DropCount(drops.clone()),
+        });
+        *slot.fixed.borrow_mut() = Some(x.clone());
+        assert_eq!(gc::collect_generation(0), 0);
+        assert_eq!(gc::generation(&x), Some(1), "its target is tracked");
+        drop((slot, x));
+        assert_eq!(gengc::collect(), 2);
+        assert_eq!(drops.get(), 2);
+        assert_eq!(memory_report().used_blocks(), 0);
+    });
+}
+
+#[test]
+fn a_parent_settles_at_the_collection_after_its_last_tracked_child_settles() {
+    run(|| {
+        gc::disable();
+        let drops = Rc::new(Cell::new(0));
+        // A parent allocated *before* its children's final shape: the child
+        // list is a vector of holders of fixed trees, settled one
+        // collection after the trees (the vector sits in a block of its
+        // own type, visited after the trees' pool or before it).
+        let leaves: Vec<Gc<Tree>> = (0..3).map(|_| tree(1, &drops)).collect();
+        let parent = Gc::new(leaves.clone());
+        assert_eq!(gc::generation_sizes(), (4, 0, 0));
+        gc::collect_generation(0);
+        // Whichever pool was visited first, at most the parent is left.
+        let left = tracked_total();
+        assert!(left <= 1, "{left} objects still tracked");
+        gc::collect_generation(1);
+        assert_eq!(tracked_total(), 0);
+        assert!(!gc::is_tracked(&parent));
+        drop((leaves, parent));
+        assert_eq!(drops.get(), 3);
+        assert_eq!(memory_report().used_blocks(), 0);
+    });
+}
+
+/// Fixed edges, pointing at a mutable holder.
+#[derive(Trace)]
+struct Fixed {
+    to: Option<Gc<Slot>>,
+    _drops: DropCount,
+}
+
+/// A mutable holder of a `Fixed`.
+#[derive(Trace)]
+struct Slot {
+    fixed: RefCell<Option<Gc<Fixed>>>,
+    _drops: DropCount,
+}
+
+#[test]
+fn get_mut_tracks_a_settled_object_again_so_a_cycle_it_closes_is_collected() {
+    run(|| {
+        gc::disable();
+        let drops = Rc::new(Cell::new(0));
+        let x = Gc::new(Fixed {
+            to: None,
+            _drops: DropCount(drops.clone()),
+        });
+        gc::collect_generation(0);
+        assert!(!gc::is_tracked(&x), "nothing tracked behind it: settled");
+        let slot = Gc::new(Slot {
+            fixed: RefCell::new(Some(x)),
+            _drops: DropCount(drops.clone()),
+        });
+        {
+            let mut cell = slot.fixed.borrow_mut();
+            let x = cell.as_mut().unwrap();
+            Gc::get_mut(x).unwrap().to = Some(slot.clone());
+            assert!(gc::is_tracked(x), "lent out: back in the young generation");
+            assert_eq!(gc::generation(x), Some(0));
+        }
+        drop(slot);
+        // slot -> x -> slot: without the re-tracking, x's edge would count as
+        // a reference from outside and the pair would leak.
+        assert_eq!(gengc::collect(), 2);
+        assert_eq!(drops.get(), 2);
+        assert_eq!(memory_report().used_blocks(), 0);
+    });
+}
+
+#[test]
+fn make_mut_tracks_a_settled_object_again() {
+    #[derive(Trace, Clone)]
+    struct FixedClone {
+        to: Option<Gc<SlotClone>>,
+    }
+    #[derive(Trace)]
+    struct SlotClone {
+        fixed: RefCell<Option<Gc<FixedClone>>>,
+    }
+    run(|| {
+        gc::disable();
+        let x = Gc::new(FixedClone { to: None });
+        gc::collect_generation(0);
+        assert!(!gc::is_tracked(&x));
+        let slot = Gc::new(SlotClone {
+            fixed: RefCell::new(Some(x)),
+        });
+        {
+            let mut cell = slot.fixed.borrow_mut();
+            let x = cell.as_mut().unwrap();
+            // Unique: no copy, the settled object itself is lent out.
+            let before = Gc::as_ptr(x);
+            Gc::make_mut(x).to = Some(slot.clone());
+            assert_eq!(Gc::as_ptr(x), before);
+            assert!(gc::is_tracked(x));
+        }
+        drop(slot);
+        assert_eq!(gengc::collect(), 2);
+        assert_eq!(memory_report().used_blocks(), 0);
+    });
+}
+
+#[test]
+fn a_settled_object_is_finalized_once_when_its_count_falls_to_zero() {
+    thread_local!(static FINALIZED: Cell<usize> = const { Cell::new(0) });
+    #[derive(Trace)]
+    #[gc(finalize)]
+    struct Closing {
+        tree: Gc<Tree>,
+    }
+    impl Finalize for Closing {
+        fn finalize(&self) {
+            // The tree it owns is intact.
+            assert!(self.tree.left.is_some());
+            FINALIZED.with(|f| f.set(f.get() + 1));
+        }
+    }
+    run(|| {
+        gc::disable();
+        let drops = Rc::new(Cell::new(0));
+        let c = Gc::new(Closing {
+            tree: tree(3, &drops),
+        });
+        gc::collect_generation(0);
+        assert_eq!(tracked_total(), 0);
+        assert!(!gc::is_tracked(&c));
+        drop(c);
+        assert_eq!(FINALIZED.with(Cell::get), 1);
+        assert_eq!(drops.get(), 7);
+        assert_eq!(gengc::collect(), 0);
+        assert_eq!(memory_report().used_blocks(), 0);
+    });
+}
+
+#[test]
+fn a_lent_object_is_not_settled() {
+    run(|| {
+        gc::disable();
+        let drops = Rc::new(Cell::new(0));
+        let mut t = tree(1, &drops);
+        // `get_mut` leaves the lent marker until another handle is made; the
+        // collector must not read the value meanwhile.
+        let _ = Gc::get_mut(&mut t).unwrap();
+        gc::collect_generation(0);
+        assert_eq!(gc::generation(&t), Some(1));
+        let t2 = t.clone(); // the borrow is over
+        gc::collect_generation(1);
+        assert!(!gc::is_tracked(&t2));
+        drop((t, t2));
+        assert_eq!(drops.get(), 1);
+    });
+}
+
+#[test]
+fn a_million_long_immutable_list_settles_and_drops_without_recursion() {
+    #[derive(Trace)]
+    struct Cons {
+        _head: u32,
+        tail: Option<Gc<Cons>>,
+    }
+    run(|| {
+        gc::disable();
+        let mut list = None;
+        for i in 0..1_000_000 {
+            list = Some(Gc::new(Cons {
+                _head: i,
+                tail: list,
+            }));
+        }
+        let list = list.unwrap();
+        assert_eq!(gc::generation_sizes(), (1_000_000, 0, 0));
+        assert_eq!(gc::collect_generation(0), 0);
+        assert_eq!(gc::generation_sizes(), (0, 0, 0));
+        assert!(list.tail.is_some());
+        drop(list);
+        assert_eq!(memory_report().used_blocks(), 0);
+    });
+}
+
+#[test]
+fn automatic_collections_leave_a_growing_immutable_tree_out_of_the_old_generation() {
+    run(|| {
+        let drops = Rc::new(Cell::new(0));
+        let t = tree(16, &drops); // 65,535 nodes, 32 young collections
+        let stats = gc::stats();
+        assert!(stats[0].collections >= 30, "{:?}", stats[0]);
+        // At most the objects allocated since the last young collection
+        // (fewer than the threshold) are still tracked.
+        assert!(tracked_total() <= 2_000, "{} tracked", tracked_total());
+        assert_eq!(
+            gc::generation_sizes().2,
+            0,
+            "nothing reached the old generation"
+        );
+        drop(t);
+        assert_eq!(drops.get(), 65_535);
+        assert_eq!(memory_report().used_blocks(), 0);
+    });
+}
+
+/// A hand-written impl that claims fixed edges and panics on one chosen
+/// trace call.
+struct Touchy {
+    tree: Gc<Tree>,
+}
+
+thread_local! {
+    static TRACE_CALLS: Cell<usize> = const { Cell::new(0) };
+    static PANIC_AT: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+// SAFETY: visits its one Gc once per call (the panic comes before it).
+unsafe impl Trace for Touchy {
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        let n = TRACE_CALLS.with(|c| {
+            c.set(c.get() + 1);
+            c.get()
+        });
+        if n == PANIC_AT.with(Cell::get) {
+            panic!("trace call {n}");
+        }
+        self.tree.trace(tracer);
+    }
+    fn has_fixed_edges() -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_panic_while_settling_keeps_the_object_tracked_and_propagates() {
+    run(|| {
+        gc::disable();
+        let drops = Rc::new(Cell::new(0));
+        let tree = tree(1, &drops);
+        let touchy = Gc::new(Touchy { tree: tree.clone() });
+        drop(tree);
+        // Settling runs first in a collection: the leaf (allocated first,
+        // so its pool comes first) settles, then tracing `touchy` (call 1)
+        // panics. It stays in the set, is counted (call 2) and moves up.
+        PANIC_AT.with(|p| p.set(1));
+        let caught = catch_unwind(AssertUnwindSafe(|| gc::collect_generation(0)));
+        let message = caught.unwrap_err();
+        assert_eq!(message.downcast_ref::<String>().unwrap(), "trace call 1");
+        assert_eq!(TRACE_CALLS.with(Cell::get), 2);
+        PANIC_AT.with(|p| p.set(usize::MAX));
+        // The collection finished: the leaf settled, `touchy` moved up.
+        assert!(!gc::is_tracked(&touchy.tree));
+        assert_eq!(gc::generation(&touchy), Some(1));
+        assert_eq!(gc::generation_sizes(), (0, 1, 0));
+        // The heap still works: the next collection settles it.
+        assert_eq!(gc::collect_generation(1), 0);
+        assert!(!gc::is_tracked(&touchy));
+        drop(touchy);
+        assert_eq!(drops.get(), 1);
+        assert_eq!(memory_report().used_blocks(), 0);
+    });
+}

@@ -125,6 +125,19 @@ fn eval(e: &Expr, env: &Gc<Env>) -> i64 {
     }
 }
 
+/// A cell of a persistent list: immutable, so never part of a cycle.
+#[derive(Trace)]
+struct Cons {
+    head: u64,
+    tail: Option<Gc<Cons>>,
+}
+
+impl Cons {
+    fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        std::iter::successors(Some(self), |c| c.tail.as_deref()).map(|c| c.head)
+    }
+}
+
 fn section(title: &str) {
     println!("\n== {title} ==");
 }
@@ -293,6 +306,36 @@ fn main() {
             .garbage
     );
     drop(body);
+
+    section("6. immutable structures leave the collector");
+    // A persistent list: its `Gc`s sit behind no cell, so once a collection
+    // sees that everything a cell references is untracked, the cell is
+    // untracked too (CPython does this for tuples).
+    let tracked = || {
+        let (young, middle, old) = gc::generation_sizes();
+        young + middle + old
+    };
+    let tracked_before = tracked();
+    let mut list: Option<Gc<Cons>> = None;
+    for i in 0..100_000 {
+        list = Some(Gc::new(Cons {
+            head: i,
+            tail: list,
+        }));
+    }
+    let list = list.expect("built");
+    println!(
+        "a 100,000-cell list built under automatic collection: {} cells still tracked (those allocated since the last young collection)",
+        tracked() - tracked_before
+    );
+    gc::collect_generation(0);
+    println!(
+        "after one more young collection: {} tracked; the head is tracked: {}",
+        tracked() - tracked_before,
+        gc::is_tracked(&list)
+    );
+    println!("sum of the list: {}", list.iter().sum::<u64>());
+    drop(list);
 
     println!("\ntour finished in {:.2?}", started.elapsed());
 }

@@ -114,6 +114,11 @@ pub unsafe trait Trace {
     /// is safe: a cycle through such an object is never collected and
     /// leaks, as it would with `Rc` — it is never freed early.
     ///
+    /// Without the promise, such a type usually has
+    /// [fixed edges](Trace::has_fixed_edges), and its objects leave the
+    /// collector at the first collection that sees them; the promise saves
+    /// that one collection and the generation bookkeeping of every object.
+    ///
     /// ```
     /// use gengc::{gc, Gc, Trace};
     ///

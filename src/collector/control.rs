@@ -28,6 +28,12 @@ use std::time::Duration;
 /// Runs a full collection (all three generations) and returns the number of
 /// objects it freed.
 ///
+/// As in CPython, the count is of the unreachable *tracked* objects the
+/// collection found. Untracked objects that only the garbage held (leaf
+/// values, [acyclic](crate::Trace::is_acyclic) ones, ones a collection
+/// [settled](crate::Trace::has_fixed_edges)) are freed as well, by reference
+/// counting while the garbage's values are dropped, without being counted.
+///
 /// Calling it from inside a collection (a finalizer, a destructor run by the
 /// collector, a callback) returns 0 without collecting.
 ///
@@ -611,8 +617,10 @@ pub fn referents<T: ?Sized>(gc: &Gc<T>) -> Vec<AnyGc> {
 
 /// Every tracked object that references this one (CPython's
 /// `gc.get_referrers`). It traces the whole heap: O(heap), a debugging tool.
-/// Untracked objects — of [acyclic](crate::Trace::is_acyclic) types, like
-/// CPython's untracked ones — are not searched.
+/// Untracked objects — of [acyclic](crate::Trace::is_acyclic) types, and
+/// objects a collection untracked because their
+/// [edges are fixed](crate::Trace::has_fixed_edges), like CPython's
+/// untracked tuples — are not searched.
 ///
 /// ```
 /// use gengc::{gc, Gc};

@@ -41,7 +41,7 @@ use super::{generation_name, object_bytes};
 use crate::any::AnyGc;
 use crate::collector::control::trace_targets;
 use crate::collector::Collector;
-use crate::heap::header::FLAG_DROPPED;
+use crate::heap::header::{FLAG_DROPPED, FLAG_SETTLED};
 use crate::heap::object::ObjRef;
 use crate::heap::pool::FROZEN;
 use crate::heap::with_heap;
@@ -392,8 +392,9 @@ impl Graph {
                 strong: h.strong(),
                 generation,
                 bytes: object_bytes(obj),
-                // Only tracked objects can own a `Gc` (and are erasable).
-                traced: generation.is_some()
+                // Only objects of tracked types can own a `Gc` (and are
+                // erasable): those in a generation, and settled ones.
+                traced: (generation.is_some() || h.has_flag(FLAG_SETTLED))
                     && !lent
                     && h.strong() > 0
                     && !h.has_flag(FLAG_DROPPED),

@@ -147,10 +147,10 @@ pub unsafe trait Trace {
     /// needs the object's only handle, can change them).
     ///
     /// The collector uses it the way CPython untracks tuples
-    /// (`_PyTuple_MaybeUntrack`): an object of such a type that survives a
-    /// collection while everything it references is untracked can never be
-    /// part of a cycle, so it leaves the generations and later collections
-    /// skip it. [`Gc::get_mut`](crate::Gc::get_mut) (and so
+    /// (`_PyTuple_MaybeUntrack`): a young or middle object of such a type
+    /// that a collection finds referencing only untracked objects can never
+    /// be part of a cycle, so it leaves the generations and later
+    /// collections skip it. [`Gc::get_mut`](crate::Gc::get_mut) (and so
     /// [`Gc::make_mut`](crate::Gc::make_mut)) puts it back in the young
     /// generation, since a `&mut` can change its edges. Untracked this way,
     /// an immutable tree or list costs collections nothing once they have

@@ -216,16 +216,36 @@ impl Collector {
     /// ones.
     ///
     /// # Safety
-    /// The set must be gathered and its pools live; `f` must not change the
-    /// generations.
-    unsafe fn for_each_in_set(&self, mut f: impl FnMut(ObjRef, &'static VTable, usize, *mut u32)) {
+    /// As for [`for_each_in_set_where`](Self::for_each_in_set_where).
+    unsafe fn for_each_in_set(&self, f: impl FnMut(ObjRef, &'static VTable, usize, *mut u32)) {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.for_each_in_set_where(self.scratch().set_gens, |_| true, f) }
+    }
+
+    /// [`for_each_in_set`](Self::for_each_in_set), restricted to the members
+    /// of generations `0..gens` whose type `of_type` accepts (asked once per
+    /// pool). Objects settled earlier in this collection are left out.
+    ///
+    /// # Safety
+    /// The set must be gathered and its pools live; `f` may take the object
+    /// it is given out of its generation, but must change no other object's.
+    pub(super) unsafe fn for_each_in_set_where(
+        &self,
+        gens: usize,
+        of_type: impl Fn(&VTable) -> bool,
+        mut f: impl FnMut(ObjRef, &'static VTable, usize, *mut u32),
+    ) {
         // SAFETY: forwarded to the caller; set pools are tracked pools with
-        // generation bitmaps.
+        // generation bitmaps. Each bitmap word is read before `f` runs on
+        // its objects, so `f` clearing its own object's bit changes nothing
+        // here.
         unsafe {
             let s = self.scratch();
-            let gens = s.set_gens;
             for &pool in &s.set_pools {
                 let vtable = (*pool.as_ptr()).vtable;
+                if !of_type(vtable) {
+                    continue;
+                }
                 let scratch = (*pool.as_ptr()).scratch;
                 let words = (*pool.as_ptr()).geometry.words as usize;
                 let blocks = Pool::block_layout(pool);
@@ -244,12 +264,15 @@ impl Collector {
             }
             for &l in &s.set_large {
                 let slot = std::ptr::addr_of_mut!((*l.as_ptr()).gc_refs);
-                if *slot == NOT_IN_SET {
-                    continue; // settled
+                let vtable = (*l.as_ptr()).vtable;
+                // A settled large object has left its generation
+                // (`UNTRACKED`, above every `gens`).
+                if usize::from((*l.as_ptr()).generation) >= gens || !of_type(vtable) {
+                    continue;
                 }
                 f(
                     ObjRef::new(LargeHeader::object(l), true),
-                    (*l.as_ptr()).vtable,
+                    vtable,
                     (*l.as_ptr()).meta,
                     slot,
                 );

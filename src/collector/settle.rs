@@ -25,9 +25,9 @@ use super::teardown::Panic;
 use super::visit::{gc_refs_slot, Mode, Visitor};
 use super::{Collector, OLD};
 use crate::heap::header::FLAG_SETTLED;
-use crate::heap::large::{LargeHeader, NOT_IN_SET};
+use crate::heap::large::NOT_IN_SET;
 use crate::heap::object::ObjRef;
-use crate::heap::pool::Pool;
+use crate::heap::pool::{clear_bit, Pool};
 use crate::heap::vtable::VTable;
 use crate::trace::Tracer;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -35,62 +35,42 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 impl Collector {
     /// Settles what it can of the young and middle objects of the gathered
     /// set: each settled object leaves its generation bitmap (or large list)
-    /// and the set. A panic from a
-    /// `Trace` impl is kept in `panic`; the object stays in the set.
+    /// and the set. A panic from a `Trace` impl is kept in `panic`; the
+    /// object stays in the set.
     ///
     /// # Safety
     /// The set must be gathered, and nothing counted yet; runs no user code
     /// but `Trace` impls.
     pub(super) unsafe fn settle(&self, panic: &mut Option<Panic>) {
         let mut visitor = Visitor::new(Mode::Settle);
-        // SAFETY: forwarded to the caller; set pools are live tracked pools
-        // with `set_gens` generation bitmaps of `words` words, and set
-        // members are alive.
+        // SAFETY: forwarded to the caller; set members are alive, and each
+        // settled one leaves only its own generation.
         unsafe {
-            let s = self.scratch();
-            let gens = s.set_gens.min(OLD);
-            for &pool in &s.set_pools {
-                let vtable = (*pool.as_ptr()).vtable;
-                if !(vtable.fixed_edges)() {
-                    continue;
-                }
-                let scratch = (*pool.as_ptr()).scratch;
-                let words = (*pool.as_ptr()).geometry.words as usize;
-                let blocks = Pool::block_layout(pool);
-                for w in 0..words {
-                    let mut word = 0;
-                    for gen in 0..gens {
-                        word |= *Pool::gen_bitmap(pool, gen).add(w);
+            let gens = self.scratch().set_gens.min(OLD);
+            self.for_each_in_set_where(
+                gens,
+                |vtable| (vtable.fixed_edges)(),
+                |obj, vtable, meta, slot| {
+                    if !settles(obj, vtable, meta, &mut visitor, panic) {
+                        return;
                     }
-                    while word != 0 {
-                        let bit = word.trailing_zeros();
-                        word &= word - 1;
-                        let i = (w * 64) as u32 + bit;
-                        let obj = ObjRef::new(blocks.block(i).cast(), false);
-                        if settles(obj, vtable, 0, &mut visitor, panic) {
-                            // Out of its generation (whichever it is) and
-                            // out of the set: later targets that reach it
-                            // see it untracked.
-                            for gen in 0..gens {
-                                *Pool::gen_bitmap(pool, gen).add(w) &= !(1 << bit);
-                            }
-                            *scratch.add(i as usize) = NOT_IN_SET;
+                    // Out of the set (later objects that reach it see it
+                    // untracked) and out of its generation.
+                    *slot = NOT_IN_SET;
+                    if obj.is_large() {
+                        let l = obj.large();
+                        self.large_list(usize::from((*l.as_ptr()).generation))
+                            .remove(l);
+                    } else {
+                        // A pool's slots are indexed like its blocks.
+                        let pool = obj.pool();
+                        let index = slot.offset_from((*pool.as_ptr()).scratch) as u32;
+                        for gen in 0..gens {
+                            clear_bit(Pool::gen_bitmap(pool, gen), index);
                         }
                     }
-                }
-            }
-            for &l in &s.set_large {
-                if usize::from((*l.as_ptr()).generation) >= OLD {
-                    continue;
-                }
-                let (vtable, meta) = ((*l.as_ptr()).vtable, (*l.as_ptr()).meta);
-                let obj = ObjRef::new(LargeHeader::object(l), true);
-                if (vtable.fixed_edges)() && settles(obj, vtable, meta, &mut visitor, panic) {
-                    let g = (*l.as_ptr()).generation as usize;
-                    self.large_list(g).remove(l);
-                    (*l.as_ptr()).gc_refs = NOT_IN_SET;
-                }
-            }
+                },
+            );
         }
     }
 }

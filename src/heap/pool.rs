@@ -365,6 +365,14 @@ pub(crate) unsafe fn set_bit(bitmap: *mut u64, index: u32) {
 /// # Safety
 /// `bitmap` must have a word for `index`.
 #[inline(always)]
+pub(crate) unsafe fn clear_bit(bitmap: *mut u64, index: u32) {
+    // SAFETY: the caller guarantees the word exists.
+    unsafe { *bitmap.add((index / 64) as usize) &= !(1u64 << (index % 64)) }
+}
+
+/// # Safety
+/// `bitmap` must have a word for `index`.
+#[inline(always)]
 pub(crate) unsafe fn test_bit(bitmap: *const u64, index: u32) -> bool {
     // SAFETY: the caller guarantees the word exists.
     unsafe { *bitmap.add((index / 64) as usize) & (1u64 << (index % 64)) != 0 }

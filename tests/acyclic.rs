@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{run, DropCount};
+use common::{node, run, DropCount, Node};
 use gengc::{gc, memory_report, Finalize, Gc, Trace};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -24,20 +24,6 @@ fn tree(depth: u32, drops: &Rc<Cell<usize>>) -> Gc<Tree> {
     Gc::new(Tree {
         left: child(),
         right: child(),
-        _drops: DropCount(drops.clone()),
-    })
-}
-
-/// A tracked node that can close cycles.
-#[derive(Trace)]
-struct Node {
-    next: RefCell<Option<Gc<Node>>>,
-    _drops: DropCount,
-}
-
-fn node(drops: &Rc<Cell<usize>>) -> Gc<Node> {
-    Gc::new(Node {
-        next: RefCell::new(None),
         _drops: DropCount(drops.clone()),
     })
 }

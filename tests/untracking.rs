@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{run, DropCount};
+use common::{node, run, DropCount, Node};
 use gengc::{gc, memory_report, Finalize, Gc, Trace, Tracer, Weak};
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
@@ -26,20 +26,6 @@ fn tree(depth: u32, drops: &Rc<Cell<usize>>) -> Gc<Tree> {
     Gc::new(Tree {
         left: child(),
         right: child(),
-        _drops: DropCount(drops.clone()),
-    })
-}
-
-/// A node whose edge can change through a shared reference.
-#[derive(Trace)]
-struct Node {
-    next: RefCell<Option<Gc<Node>>>,
-    _drops: DropCount,
-}
-
-fn node(drops: &Rc<Cell<usize>>) -> Gc<Node> {
-    Gc::new(Node {
-        next: RefCell::new(None),
         _drops: DropCount(drops.clone()),
     })
 }

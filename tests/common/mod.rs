@@ -3,8 +3,8 @@
 // Each test crate includes this module and uses only part of it.
 #![allow(dead_code)]
 
-use gengc::{Trace, Tracer};
-use std::cell::Cell;
+use gengc::{Gc, Trace, Tracer};
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -52,4 +52,20 @@ unsafe impl Trace for DropCount {
     fn needs_trace() -> bool {
         false
     }
+}
+
+/// A tracked node whose edge can change through a shared reference, so it
+/// can close cycles; counts its drops.
+#[derive(Trace)]
+pub struct Node {
+    pub next: RefCell<Option<Gc<Node>>>,
+    pub _drops: DropCount,
+}
+
+/// A new `Node` with no edge, counting its drop in `drops`.
+pub fn node(drops: &Rc<Cell<usize>>) -> Gc<Node> {
+    Gc::new(Node {
+        next: RefCell::new(None),
+        _drops: DropCount(drops.clone()),
+    })
 }

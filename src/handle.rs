@@ -53,7 +53,10 @@ impl<T: Trace + 'static> Gc<T> {
     ///
     /// If `T` may own a `Gc` (see [`Trace::needs_trace`]) and is not
     /// [acyclic](Trace::is_acyclic), the object enters the young generation,
-    /// and this call may first run an automatic collection.
+    /// and this call may first run an automatic collection. The exception
+    /// is a value whose type has [fixed edges](Trace::has_fixed_edges) and
+    /// whose `Gc`s all point at untracked objects: it can never be part of
+    /// a cycle, so it is born untracked (traced once, here).
     ///
     /// ```
     /// use gengc::Gc;
@@ -62,18 +65,28 @@ impl<T: Trace + 'static> Gc<T> {
     /// ```
     #[inline]
     pub fn new(value: T) -> Gc<T> {
-        let place = heap::place_sized::<T>();
+        // A value with fixed edges to untracked objects only is born
+        // settled: it never enters the generations (`collector::settle`).
+        let settled = heap::born_settled(&value);
+        Gc::new_settled_if(value, settled)
+    }
+
+    /// `Gc::new`, told whether the object is born settled.
+    #[inline(always)]
+    fn new_settled_if(value: T, settled: bool) -> Gc<T> {
+        let place = heap::place_sized::<T>(settled);
         let ptr = place.header.cast::<GcBox<T>>();
         // SAFETY: the placement is an unused block sized and aligned for a
         // GcBox<T>; once written, the object is complete and may be tracked.
         unsafe {
+            let flags = if settled { FLAG_SETTLED } else { 0 };
             ptr.as_ptr().write(GcBox {
-                header: Header::new_strong(place.flags()),
+                header: Header::new_strong(place.flags() | flags),
                 value,
             });
             // Leaf and acyclic types are never tracked: skip even the
             // pool's flag.
-            if heap::tracks::<T>() {
+            if heap::tracks::<T>() && !settled {
                 heap::commit(place);
             }
             Gc::from_inner(ptr)
@@ -102,7 +115,7 @@ impl<T: Trace + 'static> Gc<T> {
     /// assert!(Gc::ptr_eq(&me.me.upgrade().unwrap(), &me));
     /// ```
     pub fn new_cyclic<F: FnOnce(&Weak<T>) -> T>(data_fn: F) -> Gc<T> {
-        let place = heap::place_sized::<T>();
+        let place = heap::place_sized::<T>(false);
         let ptr = place.header.cast::<GcBox<T>>();
         // SAFETY: the header alone is written: strong 0 keeps the value out of
         // reach (upgrade fails), and the object is not tracked until
@@ -139,7 +152,8 @@ impl<T: Trace + 'static> Gc<T> {
     {
         let h = this.header();
         if h.strong() != 1 {
-            *this = Gc::new((**this).clone());
+            // Lent out at once below, so not worth trying to settle.
+            *this = Gc::new_settled_if((**this).clone(), false);
         } else if h.weak_raw() != 1 {
             // Only Weaks share it: move the value to a fresh object and leave
             // the Weaks an empty block, as `Rc::make_mut` does.
@@ -166,7 +180,7 @@ impl<T: Trace + 'static> Gc<T> {
     /// `src` must point to a valid `T` whose owner, once this returns, gives
     /// up the value without dropping it (it now belongs to the new object).
     unsafe fn copy_into_new(src: *const T) -> Gc<T> {
-        let place = heap::place_sized::<T>();
+        let place = heap::place_sized::<T>(false);
         let ptr = place.header.cast::<GcBox<T>>();
         // SAFETY: the placement is an unused block for a GcBox<T>; the value
         // is copied bitwise from `src`, whose owner then forgets it (the

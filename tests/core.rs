@@ -552,12 +552,20 @@ fn leaf_objects_are_not_tracked() {
         assert!(!gengc::gc::is_tracked(&Gc::new(1u64)));
         assert!(!gengc::gc::is_tracked(&Gc::new(String::new())));
         assert!(!gengc::gc::is_tracked(&Gc::new(vec![1u8])));
-        let tracked = Gc::new(vec![Gc::new(1u8)]);
+        // Fixed edges to untracked objects only: born settled, as CPython
+        // creates `{"a": 1}` untracked.
+        let settled = Gc::new(vec![Gc::new(1u8)]);
+        assert!(!gengc::gc::is_tracked(&settled));
+        // A cell can gain a tracked edge later; an edge to a tracked object
+        // may close a cycle.
+        let tracked = Gc::new(RefCell::new(vec![Gc::new(1u8)]));
         assert!(gengc::gc::is_tracked(&tracked));
+        let over_tracked = Gc::new(vec![tracked.clone()]);
+        assert!(gengc::gc::is_tracked(&over_tracked));
         assert_eq!(
             gengc::gc::count().0,
-            1,
-            "one tracked object alive, the leaves not counted"
+            2,
+            "two tracked objects alive, the leaves and the settled one not counted"
         );
     });
 }

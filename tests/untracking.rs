@@ -20,9 +20,28 @@ struct Tree {
     _drops: DropCount,
 }
 
-/// Builds in post-order: children are allocated before their parent.
+/// A new object in the young generation. `Gc::new` settles a value at
+/// birth when it can; `From<Box<T>>` (like `new_cyclic` and the copies
+/// `make_mut` makes) always starts young, so the tests that use it exercise
+/// settling by a collection. They assert the generation sizes before it.
+fn young<T: Trace + 'static>(value: T) -> Gc<T> {
+    Gc::from(Box::new(value))
+}
+
+/// Builds in post-order (children are allocated before their parent), each
+/// node born young.
 fn tree(depth: u32, drops: &Rc<Cell<usize>>) -> Gc<Tree> {
     let child = || (depth > 1).then(|| tree(depth - 1, drops));
+    young(Tree {
+        left: child(),
+        right: child(),
+        _drops: DropCount(drops.clone()),
+    })
+}
+
+/// The same tree through `Gc::new`: every node is born settled.
+fn tree_born_settled(depth: u32, drops: &Rc<Cell<usize>>) -> Gc<Tree> {
+    let child = || (depth > 1).then(|| tree_born_settled(depth - 1, drops));
     Gc::new(Tree {
         left: child(),
         right: child(),
@@ -121,6 +140,114 @@ fn an_immutable_tree_built_bottom_up_settles_in_one_young_collection() {
         assert_eq!(drops.get(), 0);
         drop(t);
         assert_eq!(drops.get(), 1_023);
+        assert_eq!(memory_report().used_blocks(), 0);
+    });
+}
+
+#[test]
+fn gc_new_settles_an_immutable_tree_at_birth_so_no_collection_runs() {
+    run(|| {
+        let drops = Rc::new(Cell::new(0));
+        // Automatic collection on: 65,535 tracked births would run 32 young
+        // collections (see the test with `young` below). Miri: 4,095.
+        let depth = if cfg!(miri) { 12 } else { 16 };
+        let nodes = (1 << depth) - 1;
+        let t = tree_born_settled(depth, &drops);
+        assert_eq!(gc::stats()[0].collections, 0);
+        assert_eq!(gc::count(), (0, 0, 0));
+        assert_eq!(gc::generation_sizes(), (0, 0, 0));
+        assert!(!gc::is_tracked(&t));
+        // A parent of a young child is born tracked, and settles when its
+        // child has.
+        let young_leaf = tree(1, &drops);
+        let parent = Gc::new(Tree {
+            left: Some(young_leaf),
+            right: Some(t),
+            _drops: DropCount(drops.clone()),
+        });
+        assert_eq!(gc::generation_sizes(), (2, 0, 0));
+        gc::collect_generation(0);
+        assert_eq!(gc::generation_sizes(), (0, 0, 0));
+        // A large object is born settled too: on no large-object list.
+        let big = Gc::new(Fixed::<80> {
+            to: None,
+            _pad: [0; 80],
+            _drops: DropCount(drops.clone()),
+        });
+        assert!(!gc::is_tracked(&big));
+        assert_eq!(memory_report().large_objects, 1);
+        drop((parent, big));
+        assert_eq!(drops.get(), nodes + 2 + 1);
+        assert_eq!(gc::count().0, 0, "no tracked birth or death since");
+        assert_eq!(memory_report().used_blocks(), 0);
+        assert_eq!(memory_report().large_objects, 0);
+    });
+}
+
+#[test]
+fn a_panic_in_trace_at_birth_leaves_gc_new_with_nothing_allocated() {
+    run(|| {
+        gc::disable();
+        let drops = Rc::new(Cell::new(0));
+        let leaf = tree_born_settled(1, &drops);
+        let blocks = memory_report().used_blocks();
+        TRACE_CALLS.with(|c| c.set(0));
+        PANIC_AT.with(|p| p.set(1));
+        let caught = catch_unwind(AssertUnwindSafe(|| Gc::new(Touchy { tree: leaf.clone() })));
+        PANIC_AT.with(|p| p.set(usize::MAX));
+        let message = caught.err().expect("Gc::new traced and panicked");
+        assert_eq!(message.downcast_ref::<String>().unwrap(), "trace call 1");
+        // The value was dropped (its clone of the leaf released), and no
+        // block was taken.
+        assert_eq!(Gc::strong_count(&leaf), 1);
+        assert_eq!(memory_report().used_blocks(), blocks);
+        assert_eq!(gc::count(), (0, 0, 0));
+        // Without the panic, the same value is born settled.
+        let touchy = Gc::new(Touchy { tree: leaf.clone() });
+        assert!(!gc::is_tracked(&touchy));
+        drop((leaf, touchy));
+        assert_eq!(drops.get(), 1);
+        assert_eq!(memory_report().used_blocks(), 0);
+    });
+}
+
+#[test]
+fn objects_born_during_a_collection_start_young() {
+    thread_local!(static BORN: RefCell<Vec<Gc<Tree>>> = const { RefCell::new(Vec::new()) });
+    #[derive(Trace)]
+    #[gc(finalize)]
+    struct Maker {
+        me: RefCell<Option<Gc<Maker>>>,
+        drops: DropCount,
+    }
+    impl Finalize for Maker {
+        fn finalize(&self) {
+            // Could be born settled outside a collection.
+            let t = Gc::new(Tree {
+                left: None,
+                right: None,
+                _drops: DropCount(self.drops.0.clone()),
+            });
+            BORN.with(|b| b.borrow_mut().push(t));
+        }
+    }
+    run(|| {
+        gc::disable();
+        let drops = Rc::new(Cell::new(0));
+        let m = Gc::new(Maker {
+            me: RefCell::new(None),
+            drops: DropCount(drops.clone()),
+        });
+        *m.me.borrow_mut() = Some(m.clone());
+        drop(m);
+        assert_eq!(gengc::collect(), 1);
+        let born = BORN.with(|b| b.borrow()[0].clone());
+        assert_eq!(gc::generation(&born), Some(0));
+        gc::collect_generation(0);
+        assert!(!gc::is_tracked(&born));
+        BORN.with(|b| b.borrow_mut().clear());
+        drop(born);
+        assert_eq!(drops.get(), 2);
         assert_eq!(memory_report().used_blocks(), 0);
     });
 }
@@ -382,7 +509,7 @@ fn a_million_long_immutable_list_settles_and_drops_without_recursion() {
         gc::disable();
         let mut list = None;
         for i in 0..1_000_000 {
-            list = Some(Gc::new(Cons {
+            list = Some(young(Cons {
                 _head: i,
                 tail: list,
             }));
@@ -452,11 +579,12 @@ fn a_panic_while_settling_keeps_the_object_tracked_and_propagates() {
         gc::disable();
         let drops = Rc::new(Cell::new(0));
         let tree = tree(1, &drops);
-        let touchy = Gc::new(Touchy { tree: tree.clone() });
+        let touchy = young(Touchy { tree: tree.clone() });
         drop(tree);
         // Settling runs first in a collection: the leaf (allocated first,
         // so its pool comes first) settles, then tracing `touchy` (call 1)
         // panics. It stays in the set, is counted (call 2) and moves up.
+        TRACE_CALLS.with(|c| c.set(0));
         PANIC_AT.with(|p| p.set(1));
         let caught = catch_unwind(AssertUnwindSafe(|| gc::collect_generation(0)));
         let message = caught.unwrap_err();

@@ -161,9 +161,10 @@ pub fn threshold() -> (usize, usize, usize) {
 ///
 /// ```
 /// use gengc::{gc, Gc};
+/// use std::cell::RefCell;
 /// gc::collect();
 /// let before = gc::count().0;
-/// let v = Gc::new(vec![Gc::new(1)]); // `Vec<Gc<_>>` may own a Gc: tracked
+/// let v = Gc::new(RefCell::new(vec![Gc::new(1)])); // may own a Gc: tracked
 /// assert_eq!(gc::count().0, before + 1);
 /// # drop(v);
 /// ```
@@ -224,7 +225,8 @@ pub fn stats() -> [GenerationStats; GENERATIONS] {
 ///
 /// ```
 /// use gengc::{gc, Gc};
-/// let v = Gc::new(vec![Gc::new(1)]);
+/// use std::cell::RefCell;
+/// let v = Gc::new(RefCell::new(vec![Gc::new(1)]));
 /// gc::freeze();
 /// assert!(gc::freeze_count() >= 1);
 /// gc::unfreeze();
@@ -278,8 +280,9 @@ pub fn freeze_count() -> usize {
 ///
 /// ```
 /// use gengc::{gc, Gc};
+/// use std::cell::RefCell;
 /// gc::collect();
-/// let v = Gc::new(vec![Gc::new(1)]);
+/// let v = Gc::new(RefCell::new(vec![Gc::new(1)]));
 /// assert_eq!(gc::generation_sizes().0, 1);
 /// # drop(v);
 /// ```
@@ -537,14 +540,23 @@ pub fn take_garbage() -> Vec<AnyGc> {
 /// is not [acyclic](crate::Trace::is_acyclic)).
 ///
 /// An object whose type has [fixed edges](crate::Trace::has_fixed_edges)
-/// stops being tracked when a collection finds every object it references
-/// untracked (as CPython untracks such tuples), and is tracked again by
-/// [`Gc::get_mut`].
+/// is not tracked while every object it references is untracked: it is
+/// born untracked if they are at its birth (as CPython creates `{"a": 1}`
+/// untracked), or stops being tracked at the first collection that finds
+/// them so (as CPython untracks such tuples). [`Gc::get_mut`] tracks it
+/// again.
 ///
 /// ```
 /// use gengc::{gc, Gc};
+/// use std::cell::RefCell;
 /// assert!(!gc::is_tracked(&Gc::new(5)));
-/// assert!(gc::is_tracked(&Gc::new(vec![Gc::new(5)])));
+/// // A cell may gain a tracked edge: tracked.
+/// let cell = Gc::new(RefCell::new(vec![Gc::new(5)]));
+/// assert!(gc::is_tracked(&cell));
+/// // Fixed edges to untracked objects: born untracked.
+/// assert!(!gc::is_tracked(&Gc::new(vec![Gc::new(5)])));
+/// // Fixed edges to a tracked object: tracked.
+/// assert!(gc::is_tracked(&Gc::new(vec![cell])));
 /// ```
 pub fn is_tracked<T: ?Sized>(gc: &Gc<T>) -> bool {
     let obj = gc.obj();
@@ -618,17 +630,20 @@ pub fn referents<T: ?Sized>(gc: &Gc<T>) -> Vec<AnyGc> {
 /// Every tracked object that references this one (CPython's
 /// `gc.get_referrers`). It traces the whole heap: O(heap), a debugging tool.
 /// Untracked objects — of [acyclic](crate::Trace::is_acyclic) types, and
-/// objects a collection untracked because their
+/// objects untracked because their
 /// [edges are fixed](crate::Trace::has_fixed_edges), like CPython's
-/// untracked tuples — are not searched.
+/// untracked tuples and dicts — are not searched.
 ///
 /// ```
 /// use gengc::{gc, Gc};
+/// use std::cell::RefCell;
 /// let leaf = Gc::new(7);
-/// let v = Gc::new(vec![leaf.clone()]);
+/// let v = Gc::new(RefCell::new(vec![leaf.clone()]));
+/// let fixed = Gc::new(vec![leaf.clone()]); // untracked: not searched
 /// let r = gc::referrers(&leaf);
 /// assert_eq!(r.len(), 1);
 /// assert!(r[0].ptr_eq(&v));
+/// # drop(fixed);
 /// ```
 pub fn referrers<T: ?Sized>(gc: &Gc<T>) -> Vec<AnyGc> {
     let target = gc.obj();
@@ -657,8 +672,9 @@ pub fn referrers<T: ?Sized>(gc: &Gc<T>) -> Vec<AnyGc> {
 ///
 /// ```
 /// use gengc::{gc, Gc};
+/// use std::cell::RefCell;
 /// gc::collect();
-/// let v = Gc::new(vec![Gc::new(1)]);
+/// let v = Gc::new(RefCell::new(vec![Gc::new(1)]));
 /// let young = gc::objects(Some(0));
 /// assert!(young.iter().any(|o| o.ptr_eq(&v)));
 /// ```

@@ -286,7 +286,9 @@ impl Collector {
         }
     }
 
-    /// Puts a settled object back into the young generation.
+    /// Puts a settled object back into the young generation. It counts as
+    /// a tracked allocation (`count[0]`), since its death will count as a
+    /// deallocation; like any entry outside `Gc::new`, it fires no trigger.
     ///
     /// # Safety
     /// `obj` must be a live object of this heap, marked `FLAG_SETTLED` (so
@@ -298,6 +300,7 @@ impl Collector {
             obj.header().clear_flag(crate::heap::header::FLAG_SETTLED);
             self.retrack(obj, 0);
         }
+        self.count[0].set(self.count[0].get() + 1);
     }
 
     /// Which generation a tracked object is in (`None` if untracked).

@@ -22,14 +22,14 @@
 //! there (20 % more per full collection of a heap of such objects).
 
 use super::teardown::Panic;
-use super::visit::{gc_refs_slot, Mode, Visitor};
+use super::visit::{Mode, Visitor};
 use super::{Collector, OLD};
 use crate::heap::header::FLAG_SETTLED;
-use crate::heap::large::NOT_IN_SET;
+use crate::heap::large::{NOT_IN_SET, UNTRACKED};
 use crate::heap::object::ObjRef;
 use crate::heap::pool::{clear_bit, Pool};
 use crate::heap::vtable::VTable;
-use crate::trace::Tracer;
+use crate::trace::{Trace, Tracer};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 impl Collector {
@@ -72,6 +72,35 @@ impl Collector {
                 },
             );
         }
+    }
+}
+
+impl Collector {
+    /// Whether `value`, about to become an object of a tracked type with
+    /// fixed edges, can be born settled: none of its targets is tracked.
+    /// CPython creates a dict of untracked values untracked in the same way
+    /// (`MAINTAIN_TRACKING`). A tree or list built bottom-up then never
+    /// enters the generations at all: no young collection counts it, and
+    /// none is triggered by its allocations.
+    ///
+    /// A `Trace` impl that panics here panics out of `Gc::new`, before any
+    /// block is taken: the value is dropped and the heap is untouched.
+    #[inline(always)]
+    pub(crate) fn born_settled<T: Trace>(&self, value: &T) -> bool {
+        // While a collection runs, its garbage has left the generations
+        // (a large object then reads as untracked) and a finalizer may
+        // resurrect it: an object born settled pointing at it would hold a
+        // tracked object, which is never unsafe (settled objects only ever
+        // look like references from outside) but can leak a cycle. Objects
+        // born in finalizers and `Drop`s are rare: they start young.
+        if self.collecting.get() {
+            return false;
+        }
+        let mut visitor = Visitor::new(Mode::Settle);
+        value.trace(&mut Tracer {
+            visitor: &mut visitor,
+        });
+        !visitor.tracked_edge
     }
 }
 
@@ -118,13 +147,28 @@ unsafe fn settles(
     }
 }
 
-/// Whether `obj`, the target of an edge from a set member being settled, is
-/// tracked: a member of the set (settled ones have left it), or in one of
-/// the generations outside it (or frozen).
+/// Whether `obj`, the target of an edge from an object being settled (or
+/// born), is tracked: in a generation, frozen, or in the set being collected
+/// (whose members stay in their generations until counted).
+///
+/// A large object records its generation. A pooled one of a tracked type is
+/// in a generation unless its header says settled: the only other pooled
+/// objects in no generation are the garbage of a running teardown, which no
+/// settling or birth-settling sees, and `new_cyclic`'s object before its
+/// value exists, which no `Gc` reaches. Reading the two headers instead of
+/// the generation bitmaps spares the division that finds a block's index.
 ///
 /// # Safety
 /// `obj` must be alive.
+#[inline(always)]
 pub(super) unsafe fn is_tracked_target(obj: ObjRef) -> bool {
-    // SAFETY: forwarded to the caller.
-    gc_refs_slot(obj).is_some() || unsafe { super::generation_of(obj).is_some() }
+    // SAFETY: forwarded to the caller; pool and large headers outlive their
+    // allocated blocks.
+    unsafe {
+        if obj.is_large() {
+            (*obj.large().as_ptr()).generation != UNTRACKED
+        } else {
+            (*obj.pool().as_ptr()).tracked && !obj.header().has_flag(FLAG_SETTLED)
+        }
+    }
 }

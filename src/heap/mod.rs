@@ -300,18 +300,30 @@ pub(crate) fn tracks<T: Trace>() -> bool {
     T::needs_trace() && !T::is_acyclic()
 }
 
+/// Whether `value`, about to become a new object, is born settled (see
+/// `Collector::born_settled`). Folds to `false` unless `T` is tracked and
+/// has fixed edges; always `false` without a heap.
+#[inline(always)]
+pub(crate) fn born_settled<T: Trace>(value: &T) -> bool {
+    if !(tracks::<T>() && T::has_fixed_edges()) {
+        return false;
+    }
+    current().is_some_and(|heap| heap.collector.born_settled(value))
+}
+
 /// Places an object for a sized `T`. For tracked types this first gives the
 /// collector its chance to run, before any block is taken, so no half-built
-/// object is ever scanned.
+/// object is ever scanned. An object born `settled` enters no generation,
+/// so it neither counts toward the trigger nor fires it.
 #[inline(always)]
-pub(crate) fn place_sized<T: Trace + 'static>() -> Placement {
+pub(crate) fn place_sized<T: Trace + 'static>(settled: bool) -> Placement {
     let layout = Layout::new::<GcBox<T>>();
     // Blocks are multiples of 8 bytes: a freed block holds the free list's
     // next pointer.
     let block_size = layout.size().next_multiple_of(8);
     match current() {
         Some(heap) => {
-            if tracks::<T>() {
+            if tracks::<T>() && !settled {
                 heap.collector.maybe_collect();
             }
             if is_small(block_size, layout.align()) {

@@ -162,7 +162,8 @@ impl<'a> Options<'a> {
     ///
     /// ```
     /// use gengc::{dot, Gc};
-    /// let v = Gc::new((0..10).map(Gc::new).collect::<Vec<_>>());
+    /// use std::cell::RefCell;
+    /// let v = Gc::new(RefCell::new((0..10).map(Gc::new).collect::<Vec<_>>()));
     /// let summary = dot::write_graph(&mut std::io::sink(), &dot::Options::new().max_nodes(3))?;
     /// assert_eq!((summary.nodes, summary.edges, summary.truncated), (3, 2, true));
     /// # drop(v);
@@ -178,7 +179,8 @@ impl<'a> Options<'a> {
     ///
     /// ```
     /// use gengc::{dot, Gc};
-    /// let v = Gc::new(vec![Gc::new(String::new())]);
+    /// use std::cell::RefCell;
+    /// let v = Gc::new(RefCell::new(vec![Gc::new(String::new())]));
     /// let mut out = Vec::new();
     /// dot::write_graph(&mut out, &dot::Options::new().full_type_names(true))?;
     /// assert!(String::from_utf8(out).unwrap().contains("alloc::string::String"));

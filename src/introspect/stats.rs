@@ -42,9 +42,10 @@ impl AddAssign for Usage {
 ///
 /// ```
 /// use gengc::Gc;
-/// let v = Gc::new(vec![Gc::new(1u8)]);
+/// use std::cell::RefCell;
+/// let v = Gc::new(RefCell::new(vec![Gc::new(1u8)]));
 /// let stats = gengc::type_stats();
-/// let row = stats.of::<Vec<Gc<u8>>>().unwrap();
+/// let row = stats.of::<RefCell<Vec<Gc<u8>>>>().unwrap();
 /// assert_eq!((row.objects, row.young.objects), (1, 1));
 /// # drop(v);
 /// ```

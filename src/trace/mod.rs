@@ -146,16 +146,18 @@ pub unsafe trait Trace {
     /// interior mutability around any of them (only `&mut` access, which
     /// needs the object's only handle, can change them).
     ///
-    /// The collector uses it the way CPython untracks tuples
-    /// (`_PyTuple_MaybeUntrack`): a young or middle object of such a type
-    /// that a collection finds referencing only untracked objects can never
-    /// be part of a cycle, so it leaves the generations and later
-    /// collections skip it. [`Gc::get_mut`](crate::Gc::get_mut) (and so
+    /// An object of such a type that references only untracked objects can
+    /// never be part of a cycle. [`Gc::new`](crate::Gc::new) checks this
+    /// when the value arrives (one trace) and, if so, never tracks the
+    /// object, as CPython creates dicts of untracked values untracked.
+    /// Otherwise the object is born young, and a collection that later finds
+    /// all its targets untracked takes it out of the generations, as CPython
+    /// untracks tuples (`_PyTuple_MaybeUntrack`); only young and middle
+    /// objects are tried. [`Gc::get_mut`](crate::Gc::get_mut) (and so
     /// [`Gc::make_mut`](crate::Gc::make_mut)) puts it back in the young
-    /// generation, since a `&mut` can change its edges. Untracked this way,
-    /// an immutable tree or list costs collections nothing once they have
-    /// seen it, without the promise [`is_acyclic`](Trace::is_acyclic) asks
-    /// for.
+    /// generation, since a `&mut` can change its edges. An immutable tree or
+    /// list built bottom-up is thus never tracked at all, without the
+    /// promise [`is_acyclic`](Trace::is_acyclic) asks for.
     ///
     /// The default answers `true` exactly for types that own no `Gc`
     /// (`!needs_trace()`). The derive answers `true` when every traced
@@ -185,9 +187,10 @@ pub unsafe trait Trace {
     /// assert!(!<Ring as Trace>::has_fixed_edges());
     ///
     /// let list = Gc::new(Cons { head: 1, tail: Some(Gc::new(Cons { head: 2, tail: None })) });
-    /// assert!(gc::is_tracked(&list)); // every object of a tracked type is born young
-    /// gc::collect_generation(0);
-    /// assert!(!gc::is_tracked(&list)); // the list can never be part of a cycle
+    /// assert!(!gc::is_tracked(&list)); // it can never be part of a cycle
+    ///
+    /// let ring = Gc::new(Ring { next: RefCell::new(None) });
+    /// assert!(gc::is_tracked(&ring)); // its cell may close a cycle later
     /// ```
     #[inline(always)]
     fn has_fixed_edges() -> bool

@@ -57,6 +57,7 @@ impl<T: Trace + 'static> Gc<T> {
     /// is a value whose type has [fixed edges](Trace::has_fixed_edges) and
     /// whose `Gc`s all point at untracked objects: it can never be part of
     /// a cycle, so it is born untracked (traced once, here).
+    /// [`Gc::new_cyclic`] and `From<Box<T>>` decide the same way.
     ///
     /// ```
     /// use gengc::Gc;
@@ -126,11 +127,19 @@ impl<T: Trace + 'static> Gc<T> {
             ptr::addr_of_mut!((*ptr.as_ptr()).header).write(Header::new_cyclic(place.flags()));
             let weak = Weak::from_inner(ptr);
             let value = data_fn(&weak);
+            // As in `Gc::new` (a `Weak` to itself is no edge). A panic here
+            // is one from `data_fn`'s point of view: the `Weak` frees the
+            // block.
+            let settled = heap::born_settled(&value);
             ptr::addr_of_mut!((*ptr.as_ptr()).value).write(value);
             (*ptr.as_ptr()).header.set_strong(1);
             // The weak count the `Weak` held becomes the strong group's.
             std::mem::forget(weak);
-            heap::commit(place);
+            if settled {
+                (*ptr.as_ptr()).header.set_flag(FLAG_SETTLED);
+            } else {
+                heap::commit(place);
+            }
             Gc::from_inner(ptr)
         }
     }
@@ -159,7 +168,8 @@ impl<T: Trace + 'static> Gc<T> {
             // the Weaks an empty block, as `Rc::make_mut` does.
             // SAFETY: `this` is unique; the caller below releases it
             // without dropping the value.
-            let fresh = unsafe { Gc::copy_into_new(Gc::as_ptr(this)) };
+            // Lent out at once below: not worth trying to settle.
+            let fresh = unsafe { Gc::copy_into_new(Gc::as_ptr(this), false) };
             let old = std::mem::replace(this, fresh);
             // SAFETY: the value was moved out of `old`; release its handle
             // without dropping the value again.
@@ -176,20 +186,26 @@ impl<T: Trace + 'static> Gc<T> {
     /// must still have exactly one owner (the source), not a moved-out copy
     /// that unwinding would drop behind the source's back.
     ///
+    /// The object is born settled if `settled` (see `heap::born_settled`).
+    ///
     /// # Safety
     /// `src` must point to a valid `T` whose owner, once this returns, gives
     /// up the value without dropping it (it now belongs to the new object).
-    unsafe fn copy_into_new(src: *const T) -> Gc<T> {
-        let place = heap::place_sized::<T>(false);
+    unsafe fn copy_into_new(src: *const T, settled: bool) -> Gc<T> {
+        let place = heap::place_sized::<T>(settled);
         let ptr = place.header.cast::<GcBox<T>>();
         // SAFETY: the placement is an unused block for a GcBox<T>; the value
         // is copied bitwise from `src`, whose owner then forgets it (the
         // caller's promise). Nothing between the copy and `commit` can panic
         // or run user code.
         unsafe {
-            ptr::addr_of_mut!((*ptr.as_ptr()).header).write(Header::new_strong(place.flags()));
+            let flags = if settled { FLAG_SETTLED } else { 0 };
+            ptr::addr_of_mut!((*ptr.as_ptr()).header)
+                .write(Header::new_strong(place.flags() | flags));
             ptr::copy_nonoverlapping(src, ptr::addr_of_mut!((*ptr.as_ptr()).value), 1);
-            heap::commit(place);
+            if !settled {
+                heap::commit(place);
+            }
             Gc::from_inner(ptr)
         }
     }
@@ -848,7 +864,10 @@ impl<T: Trace + 'static> From<Box<T>> for Gc<T> {
         // `MaybeUninit<T>` (the same layout), which does not drop the value
         // the new object now owns.
         unsafe {
-            let gc = Gc::copy_into_new(&*b);
+            // Decided before anything is placed: a panicking `Trace` leaves
+            // the box to drop its value.
+            let settled = heap::born_settled(&*b);
+            let gc = Gc::copy_into_new(&*b, settled);
             drop(Box::from_raw(
                 Box::into_raw(b).cast::<std::mem::MaybeUninit<T>>(),
             ));

@@ -20,12 +20,14 @@ struct Tree {
     _drops: DropCount,
 }
 
-/// A new object in the young generation. `Gc::new` settles a value at
-/// birth when it can; `From<Box<T>>` (like `new_cyclic` and the copies
-/// `make_mut` makes) always starts young, so the tests that use it exercise
-/// settling by a collection. They assert the generation sizes before it.
+/// A new object in the young generation, even if it could be born settled:
+/// `Gc::get_mut` tracks it again (and the clone ends the lend), so the
+/// tests that use it exercise settling by a collection. They assert the
+/// generation sizes before it.
 fn young<T: Trace + 'static>(value: T) -> Gc<T> {
-    Gc::from(Box::new(value))
+    let mut gc = Gc::new(value);
+    Gc::get_mut(&mut gc).expect("a new object is unique");
+    gc.clone()
 }
 
 /// Builds in post-order (children are allocated before their parent), each
@@ -181,6 +183,55 @@ fn gc_new_settles_an_immutable_tree_at_birth_so_no_collection_runs() {
         assert_eq!(gc::count().0, 0, "no tracked birth or death since");
         assert_eq!(memory_report().used_blocks(), 0);
         assert_eq!(memory_report().large_objects, 0);
+    });
+}
+
+#[test]
+fn new_cyclic_and_from_box_settle_at_birth_too() {
+    #[derive(Trace)]
+    struct Parent {
+        me: Weak<Parent>,
+        kids: Vec<Gc<Tree>>,
+    }
+    run(|| {
+        gc::disable();
+        let drops = Rc::new(Cell::new(0));
+        let boxed: Gc<Tree> = Gc::from(Box::new(Tree {
+            left: None,
+            right: None,
+            _drops: DropCount(drops.clone()),
+        }));
+        assert!(!gc::is_tracked(&boxed));
+        // A `Weak` to itself is no edge: a parent-pointer tree built with
+        // `new_cyclic` is born settled as well.
+        let parent = Gc::new_cyclic(|me| Parent {
+            me: me.clone(),
+            kids: vec![boxed.clone()],
+        });
+        assert!(!gc::is_tracked(&parent));
+        assert!(Gc::ptr_eq(&parent.me.upgrade().unwrap(), &parent));
+        // With a tracked child, both start young.
+        let tracked_kid = young(Tree {
+            left: None,
+            right: None,
+            _drops: DropCount(drops.clone()),
+        });
+        let boxed_parent: Gc<Tree> = Gc::from(Box::new(Tree {
+            left: Some(tracked_kid.clone()),
+            right: None,
+            _drops: DropCount(drops.clone()),
+        }));
+        let cyclic_parent = Gc::new_cyclic(|me| Parent {
+            me: me.clone(),
+            kids: vec![tracked_kid],
+        });
+        assert_eq!(gc::generation_sizes(), (3, 0, 0));
+        assert_eq!(gc::count().0, 3);
+        gc::collect_generation(0);
+        assert_eq!(gc::generation_sizes(), (0, 0, 0));
+        drop((boxed, parent, boxed_parent, cyclic_parent));
+        assert_eq!(drops.get(), 3);
+        assert_eq!(memory_report().used_blocks(), 0);
     });
 }
 

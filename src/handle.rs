@@ -56,7 +56,9 @@ impl<T: Trace + 'static> Gc<T> {
     /// and this call may first run an automatic collection. The exception
     /// is a value whose type has [fixed edges](Trace::has_fixed_edges) and
     /// whose `Gc`s all point at untracked objects: it can never be part of
-    /// a cycle, so it is born untracked (traced once, here).
+    /// a cycle, so it is born untracked. Deciding costs one trace of the
+    /// value, here (it does not stop at the first tracked `Gc`: a value
+    /// holding a million of them is traced whole).
     /// [`Gc::new_cyclic`] and `From<Box<T>>` decide the same way.
     ///
     /// ```

@@ -53,7 +53,7 @@
 //! | an empty arena is `free`d at once (one spare kept) | an empty arena is kept 1 s for reuse, then returned (one spare kept), like jemalloc's and mimalloc's decay |
 //! | `tp_traverse` | [`Trace::trace`] |
 //! | atomic objects (`int`, `str`) are never tracked | types whose [`Trace::needs_trace`] is `false` (`String`, `Vec<u8>`, plain structs) |
-//! | all-atomic tuples untracked (`_PyTuple_MaybeUntrack`) | objects of types with [fixed edges](Trace::has_fixed_edges) (no cell around a `Gc`, derived) untracked by a collection once all they reference is untracked; [`Gc::get_mut`] tracks them again. Types marked `#[gc(acyclic)]` ([`Trace::is_acyclic`]) are never tracked at all |
+//! | dicts of atomic values created untracked (`MAINTAIN_TRACKING`); all-atomic tuples untracked (`_PyTuple_MaybeUntrack`) | objects of types with [fixed edges](Trace::has_fixed_edges) (no cell around a `Gc`, derived) are born untracked when all they reference is untracked, or untracked by a collection once it is; [`Gc::get_mut`] tracks them again. Types marked `#[gc(acyclic)]` ([`Trace::is_acyclic`]) are never tracked at all |
 //! | generations 0/1/2, `gc.freeze()` | young / middle / old, and the frozen set ([`gc::freeze`]) |
 //! | `gc.set_threshold(2000, 10, 10)` and the 25 % rule | [`gc::set_threshold`], same defaults and rule |
 //! | `__del__` / `tp_finalize` (PEP 442) | [`Finalize`], once per object, resurrection allowed |

@@ -30,8 +30,9 @@ use std::time::Duration;
 ///
 /// As in CPython, the count is of the unreachable *tracked* objects the
 /// collection found. Untracked objects that only the garbage held (leaf
-/// values, [acyclic](crate::Trace::is_acyclic) ones, ones a collection
-/// [settled](crate::Trace::has_fixed_edges)) are freed as well, by reference
+/// values, [acyclic](crate::Trace::is_acyclic) ones, ones born or made
+/// untracked because their [edges are fixed](crate::Trace::has_fixed_edges))
+/// are freed as well, by reference
 /// counting while the garbage's values are dropped, without being counted.
 ///
 /// Calling it from inside a collection (a finalizer, a destructor run by the
@@ -578,10 +579,14 @@ pub fn is_tracked<T: ?Sized>(gc: &Gc<T>) -> bool {
 /// assert_eq!(gc::generation(&v), Some(1));
 ///
 /// // Without the cell, the vector's edges are fixed, and all of them lead
-/// // to untracked objects: the collection untracks it.
+/// // to untracked objects: it is born untracked.
 /// let fixed = Gc::new(vec![Gc::new(1)]);
-/// gc::collect_generation(0);
 /// assert_eq!(gc::generation(&fixed), None);
+///
+/// // Fixed edges to a tracked object: tracked until a collection finds
+/// // that object untracked.
+/// let holder = Gc::new(vec![v.clone()]);
+/// assert_eq!(gc::generation(&holder), Some(0));
 /// ```
 pub fn generation<T: ?Sized>(gc: &Gc<T>) -> Option<usize> {
     let obj = gc.obj();

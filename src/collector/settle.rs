@@ -152,11 +152,14 @@ unsafe fn settles(
 /// (whose members stay in their generations until counted).
 ///
 /// A large object records its generation. A pooled one of a tracked type is
-/// in a generation unless its header says settled: the only other pooled
-/// objects in no generation are the garbage of a running teardown, which no
-/// settling or birth-settling sees, and `new_cyclic`'s object before its
-/// value exists, which no `Gc` reaches. Reading the two headers instead of
-/// the generation bitmaps spares the division that finds a block's index.
+/// taken for tracked unless its header says settled. The other pooled
+/// objects in no generation are either unreachable through a `Gc` (dying
+/// ones, blocks whose value was moved out and that only `Weak`s keep,
+/// `new_cyclic`'s object before its value exists) or garbage of a running
+/// collection (and zombies a `Drop` smuggled out of one), which reading as
+/// tracked only keeps a referrer tracked. Reading the two headers instead of
+/// the generation bitmaps spares the multiply that finds a block's index
+/// and the bitmap search.
 ///
 /// # Safety
 /// `obj` must be alive.

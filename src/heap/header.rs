@@ -40,10 +40,10 @@ const WEAK_COUNT_MASK: u32 = (1 << 27) - 1;
 /// The object is a large object (own allocation, `LargeHeader` in front).
 /// Sized types know this at compile time; `Gc<dyn Trait>` and slices read it.
 pub(crate) const FLAG_LARGE: u32 = 1 << 27;
-/// The collector took this object of a tracked type out of the generations:
-/// its edges are fixed and lead only to untracked objects (see
-/// `collector::settle`). `Gc::get_mut` puts it back, since a `&mut` can
-/// change its edges.
+/// This object of a tracked type is in no generation: its edges are fixed
+/// and led only to untracked objects when it was born (it never entered
+/// one) or when a collection took it out (see `collector::settle`).
+/// `Gc::get_mut` puts it back, since a `&mut` can change its edges.
 pub(crate) const FLAG_SETTLED: u32 = 1 << 28;
 /// The finalizer has run (PEP 442: at most once per object).
 pub(crate) const FLAG_FINALIZED: u32 = 1 << 29;

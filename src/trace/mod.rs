@@ -115,9 +115,10 @@ pub unsafe trait Trace {
     /// leaks, as it would with `Rc` — it is never freed early.
     ///
     /// Without the promise, such a type usually has
-    /// [fixed edges](Trace::has_fixed_edges), and its objects leave the
-    /// collector at the first collection that sees them; the promise saves
-    /// that one collection and the generation bookkeeping of every object.
+    /// [fixed edges](Trace::has_fixed_edges): built bottom-up, its objects
+    /// are born untracked, and otherwise leave the collector at the first
+    /// collection that sees them. The promise saves the one trace of each
+    /// value at its birth (and that collection).
     ///
     /// ```
     /// use gengc::{gc, Gc, Trace};

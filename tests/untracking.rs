@@ -915,3 +915,206 @@ fn the_dot_graph_follows_the_edges_of_settled_objects() {
         assert!(gc::referrers(&leaf).is_empty());
     });
 }
+
+// ---------------------------------------------------------------------------
+// Birth settling through `new_cyclic` and `From<Box<T>>`, and lent targets
+// (cases written by the review of the change)
+// ---------------------------------------------------------------------------
+
+thread_local!(static BIRTH_PANIC: Cell<bool> = const { Cell::new(false) });
+
+#[derive(Trace)]
+struct Leafy {
+    x: Option<Gc<u32>>,
+}
+
+/// Claims fixed edges and panics in `trace` while `BIRTH_PANIC` is set;
+/// `N` words of padding (100: a large object). `me` is its own `Weak` when
+/// built by `new_cyclic`.
+struct Bomb<const N: usize> {
+    leaf: Gc<Leafy>,
+    me: Weak<Bomb<N>>,
+    drops: Rc<Cell<usize>>,
+    _pad: [u64; N],
+}
+
+impl<const N: usize> Drop for Bomb<N> {
+    fn drop(&mut self) {
+        self.drops.set(self.drops.get() + 1);
+        // Whether dropped inside `new_cyclic` (a half-built object) or at
+        // its death, the object has no strong handle: `me` cannot upgrade.
+        assert!(self.me.upgrade().is_none());
+    }
+}
+
+// SAFETY: visits its one Gc (the panic comes before it).
+unsafe impl<const N: usize> Trace for Bomb<N> {
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        if BIRTH_PANIC.with(Cell::get) {
+            panic!("boom");
+        }
+        self.leaf.trace(tracer);
+    }
+    fn has_fixed_edges() -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_panic_in_trace_at_birth_through_new_cyclic_frees_the_block() {
+    run(|| {
+        gc::disable();
+        let drops = Rc::new(Cell::new(0));
+        let leaf = Gc::new(Leafy {
+            x: Some(Gc::new(1)),
+        });
+        assert!(!gc::is_tracked(&leaf));
+        let blocks = memory_report().used_blocks();
+        let kept: Rc<RefCell<Option<Weak<Bomb<0>>>>> = Rc::new(RefCell::new(None));
+        BIRTH_PANIC.with(|p| p.set(true));
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            Gc::new_cyclic(|me| {
+                *kept.borrow_mut() = Some(me.clone());
+                Bomb::<0> {
+                    leaf: leaf.clone(),
+                    me: me.clone(),
+                    drops: drops.clone(),
+                    _pad: [],
+                }
+            })
+        }));
+        BIRTH_PANIC.with(|p| p.set(false));
+        assert!(caught.is_err());
+        assert_eq!(drops.get(), 1);
+        assert_eq!(Gc::strong_count(&leaf), 1);
+        // A `Weak` kept from inside still holds the block, dead.
+        assert!(kept.borrow().as_ref().unwrap().upgrade().is_none());
+        kept.borrow_mut().take();
+        assert_eq!(memory_report().used_blocks(), blocks);
+        assert_eq!(gc::count(), (0, 0, 0));
+        // Without the panic: born settled.
+        let ok = Gc::new_cyclic(|me| Bomb::<0> {
+            leaf: leaf.clone(),
+            me: me.clone(),
+            drops: drops.clone(),
+            _pad: [],
+        });
+        assert!(!gc::is_tracked(&ok));
+        drop((ok, leaf));
+        assert_eq!(drops.get(), 2);
+        assert_eq!(memory_report().used_blocks(), 0);
+    });
+}
+
+#[test]
+fn a_panic_in_trace_at_birth_through_from_box_leaves_the_box_to_drop_its_value() {
+    run(|| {
+        gc::disable();
+        let drops = Rc::new(Cell::new(0));
+        let leaf = Gc::new(Leafy { x: None });
+        let blocks = memory_report().used_blocks();
+        let bomb = || {
+            Box::new(Bomb::<100> {
+                leaf: leaf.clone(),
+                me: Weak::new(),
+                drops: drops.clone(),
+                _pad: [0; 100],
+            })
+        };
+        BIRTH_PANIC.with(|p| p.set(true));
+        let caught = catch_unwind(AssertUnwindSafe(|| Gc::<Bomb<100>>::from(bomb())));
+        BIRTH_PANIC.with(|p| p.set(false));
+        assert!(caught.is_err());
+        assert_eq!(drops.get(), 1);
+        assert_eq!(Gc::strong_count(&leaf), 1);
+        assert_eq!(memory_report().used_blocks(), blocks);
+        assert_eq!(memory_report().large_objects, 0);
+        // Without the panic: a large object born settled; `get_mut` tracks
+        // it again, and counts it.
+        let mut ok: Gc<Bomb<100>> = Gc::from(bomb());
+        assert!(!gc::is_tracked(&ok));
+        assert!(Gc::get_mut(&mut ok).is_some());
+        assert_eq!(gc::generation_sizes(), (1, 0, 0));
+        assert_eq!(gc::count().0, 1);
+        drop(ok);
+        assert_eq!(gc::count().0, 0);
+        assert_eq!(drops.get(), 2);
+        drop(leaf);
+        assert_eq!(memory_report().used_blocks(), 0);
+    });
+}
+
+/// A fixed node and a mutable one, either pointing at either.
+#[derive(Trace)]
+struct FixedLink {
+    next: Option<Link>,
+}
+
+#[derive(Trace)]
+struct CellLink {
+    next: RefCell<Option<Link>>,
+}
+
+#[derive(Trace)]
+enum Link {
+    Fixed(Gc<FixedLink>),
+    Cell(Gc<CellLink>),
+}
+
+#[test]
+fn a_cycle_through_a_born_settled_object_still_lent_is_collected() {
+    run(|| {
+        gc::disable();
+        let leaf = Gc::new(FixedLink { next: None });
+        let mut b = Gc::new(FixedLink {
+            next: Some(Link::Fixed(leaf)),
+        });
+        assert!(!gc::is_tracked(&b));
+        let m = Gc::new(CellLink {
+            next: RefCell::new(None),
+        });
+        // `b` is lent and given an edge to `m`; moved, not cloned, it keeps
+        // the lend marker.
+        Gc::get_mut(&mut b).unwrap().next = Some(Link::Cell(m.clone()));
+        assert!(gc::is_tracked(&b));
+        let a = Gc::new(FixedLink {
+            next: Some(Link::Fixed(b)),
+        });
+        assert!(gc::is_tracked(&a), "it points at a tracked (lent) object");
+        *m.next.borrow_mut() = Some(Link::Fixed(a));
+        drop(m);
+        assert_eq!(gengc::collect(), 3);
+        assert_eq!(memory_report().used_blocks(), 0);
+        assert_eq!(gc::count().0, 0);
+    });
+}
+
+#[test]
+fn a_settled_parent_rebuilt_after_try_unwrap_is_judged_again() {
+    run(|| {
+        gc::disable();
+        let leaf = Gc::new(FixedLink { next: None });
+        let child = Gc::new(FixedLink {
+            next: Some(Link::Fixed(leaf)),
+        });
+        let parent = Gc::new(FixedLink {
+            next: Some(Link::Fixed(child)),
+        });
+        assert!(!gc::is_tracked(&parent));
+        // Take the value out, lend the child, close a cycle through a cell.
+        let mut value = Gc::try_unwrap(parent).ok().unwrap();
+        let m = Gc::new(CellLink {
+            next: RefCell::new(None),
+        });
+        if let Some(Link::Fixed(c)) = &mut value.next {
+            Gc::get_mut(c).unwrap().next = Some(Link::Cell(m.clone()));
+            assert!(gc::is_tracked(c));
+        }
+        let parent = Gc::new(value);
+        assert!(gc::is_tracked(&parent));
+        *m.next.borrow_mut() = Some(Link::Fixed(parent));
+        drop(m);
+        assert_eq!(gengc::collect(), 3);
+        assert_eq!(memory_report().used_blocks(), 0);
+    });
+}

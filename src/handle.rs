@@ -70,27 +70,25 @@ impl<T: Trace + 'static> Gc<T> {
     pub fn new(value: T) -> Gc<T> {
         // A value with fixed edges to untracked objects only is born
         // settled: it never enters the generations (`collector::settle`).
-        let settled = heap::born_settled(&value);
-        Gc::new_settled_if(value, settled)
+        Gc::new_trying_settled(value, true)
     }
 
-    /// `Gc::new`, told whether the object is born settled.
+    /// `Gc::new`; the birth check runs only if `try_settle`.
     #[inline(always)]
-    fn new_settled_if(value: T, settled: bool) -> Gc<T> {
-        let place = heap::place_sized::<T>(settled);
+    fn new_trying_settled(value: T, try_settle: bool) -> Gc<T> {
+        let (place, settled) = heap::place_sized(try_settle.then_some(&value));
         let ptr = place.header.cast::<GcBox<T>>();
         // SAFETY: the placement is an unused block sized and aligned for a
         // GcBox<T>; once written, the object is complete and may be tracked.
         unsafe {
-            let flags = if settled { FLAG_SETTLED } else { 0 };
             ptr.as_ptr().write(GcBox {
-                header: Header::new_strong(place.flags() | flags),
+                header: Header::new_strong(place.flags()),
                 value,
             });
             // Leaf and acyclic types are never tracked: skip even the
             // pool's flag.
-            if heap::tracks::<T>() && !settled {
-                heap::commit(place);
+            if heap::tracks::<T>() {
+                heap::commit_or_settle(place, settled);
             }
             Gc::from_inner(ptr)
         }
@@ -118,7 +116,7 @@ impl<T: Trace + 'static> Gc<T> {
     /// assert!(Gc::ptr_eq(&me.me.upgrade().unwrap(), &me));
     /// ```
     pub fn new_cyclic<F: FnOnce(&Weak<T>) -> T>(data_fn: F) -> Gc<T> {
-        let place = heap::place_sized::<T>(false);
+        let (place, _) = heap::place_sized::<T>(None);
         let ptr = place.header.cast::<GcBox<T>>();
         // SAFETY: the header alone is written: strong 0 keeps the value out of
         // reach (upgrade fails), and the object is not tracked until
@@ -137,11 +135,7 @@ impl<T: Trace + 'static> Gc<T> {
             (*ptr.as_ptr()).header.set_strong(1);
             // The weak count the `Weak` held becomes the strong group's.
             std::mem::forget(weak);
-            if settled {
-                (*ptr.as_ptr()).header.set_flag(FLAG_SETTLED);
-            } else {
-                heap::commit(place);
-            }
+            heap::commit_or_settle(place, settled);
             Gc::from_inner(ptr)
         }
     }
@@ -164,7 +158,7 @@ impl<T: Trace + 'static> Gc<T> {
         let h = this.header();
         if h.strong() != 1 {
             // Lent out at once below, so not worth trying to settle.
-            *this = Gc::new_settled_if((**this).clone(), false);
+            *this = Gc::new_trying_settled((**this).clone(), false);
         } else if h.weak_raw() != 1 {
             // Only Weaks share it: move the value to a fresh object and leave
             // the Weaks an empty block, as `Rc::make_mut` does.
@@ -188,26 +182,24 @@ impl<T: Trace + 'static> Gc<T> {
     /// must still have exactly one owner (the source), not a moved-out copy
     /// that unwinding would drop behind the source's back.
     ///
-    /// The object is born settled if `settled` (see `heap::born_settled`).
+    /// The birth check (see `heap::born_settled`) runs only if `try_settle`;
+    /// a panic in it leaves the value to its owner.
     ///
     /// # Safety
     /// `src` must point to a valid `T` whose owner, once this returns, gives
     /// up the value without dropping it (it now belongs to the new object).
-    unsafe fn copy_into_new(src: *const T, settled: bool) -> Gc<T> {
-        let place = heap::place_sized::<T>(settled);
+    unsafe fn copy_into_new(src: *const T, try_settle: bool) -> Gc<T> {
+        // SAFETY: `src` is valid (the caller's promise).
+        let (place, settled) = heap::place_sized(try_settle.then(|| unsafe { &*src }));
         let ptr = place.header.cast::<GcBox<T>>();
         // SAFETY: the placement is an unused block for a GcBox<T>; the value
         // is copied bitwise from `src`, whose owner then forgets it (the
         // caller's promise). Nothing between the copy and `commit` can panic
         // or run user code.
         unsafe {
-            let flags = if settled { FLAG_SETTLED } else { 0 };
-            ptr::addr_of_mut!((*ptr.as_ptr()).header)
-                .write(Header::new_strong(place.flags() | flags));
+            ptr::addr_of_mut!((*ptr.as_ptr()).header).write(Header::new_strong(place.flags()));
             ptr::copy_nonoverlapping(src, ptr::addr_of_mut!((*ptr.as_ptr()).value), 1);
-            if !settled {
-                heap::commit(place);
-            }
+            heap::commit_or_settle(place, settled);
             Gc::from_inner(ptr)
         }
     }
@@ -866,10 +858,7 @@ impl<T: Trace + 'static> From<Box<T>> for Gc<T> {
         // `MaybeUninit<T>` (the same layout), which does not drop the value
         // the new object now owns.
         unsafe {
-            // Decided before anything is placed: a panicking `Trace` leaves
-            // the box to drop its value.
-            let settled = heap::born_settled(&*b);
-            let gc = Gc::copy_into_new(&*b, settled);
+            let gc = Gc::copy_into_new(&*b, true);
             drop(Box::from_raw(
                 Box::into_raw(b).cast::<std::mem::MaybeUninit<T>>(),
             ));

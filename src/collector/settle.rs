@@ -73,9 +73,7 @@ impl Collector {
             );
         }
     }
-}
 
-impl Collector {
     /// Whether `value`, about to become an object of a tracked type with
     /// fixed edges, can be born settled: none of its targets is tracked.
     /// CPython creates a dict of untracked values untracked in the same way

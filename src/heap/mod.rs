@@ -305,34 +305,51 @@ pub(crate) fn tracks<T: Trace>() -> bool {
 /// has fixed edges; always `false` without a heap.
 #[inline(always)]
 pub(crate) fn born_settled<T: Trace>(value: &T) -> bool {
-    if !(tracks::<T>() && T::has_fixed_edges()) {
-        return false;
-    }
-    current().is_some_and(|heap| heap.collector.born_settled(value))
+    may_settle::<T>() && current().is_some_and(|heap| settles_in(heap, value))
+}
+
+/// Whether objects of `T` can be settled at all: tracked, with fixed edges
+/// (folded to a constant).
+#[inline(always)]
+fn may_settle<T: Trace>() -> bool {
+    tracks::<T>() && T::has_fixed_edges()
+}
+
+/// [`born_settled`] on a heap already at hand.
+#[inline(always)]
+fn settles_in<T: Trace>(heap: &HeapState, value: &T) -> bool {
+    may_settle::<T>() && heap.collector.born_settled(value)
 }
 
 /// Places an object for a sized `T`. For tracked types this first gives the
 /// collector its chance to run, before any block is taken, so no half-built
-/// object is ever scanned. An object born `settled` enters no generation,
-/// so it neither counts toward the trigger nor fires it.
+/// object is ever scanned.
+///
+/// Given the `value` the object will hold, it first decides whether the
+/// object is born settled ([`born_settled`], with the same heap lookup) and
+/// returns that too: such an object enters no generation, so it neither
+/// counts toward the trigger nor fires it. A panic in the value's `Trace`
+/// leaves before any block is taken.
 #[inline(always)]
-pub(crate) fn place_sized<T: Trace + 'static>(settled: bool) -> Placement {
+pub(crate) fn place_sized<T: Trace + 'static>(value: Option<&T>) -> (Placement, bool) {
     let layout = Layout::new::<GcBox<T>>();
     // Blocks are multiples of 8 bytes: a freed block holds the free list's
     // next pointer.
     let block_size = layout.size().next_multiple_of(8);
     match current() {
         Some(heap) => {
+            let settled = value.is_some_and(|value| settles_in(heap, value));
             if tracks::<T>() && !settled {
                 heap.collector.maybe_collect();
             }
-            if is_small(block_size, layout.align()) {
+            let place = if is_small(block_size, layout.align()) {
                 heap.alloc_sized::<T>(block_size, layout.align())
             } else {
                 heap.alloc_large_sized::<T>(layout)
-            }
+            };
+            (place, settled)
         }
-        None => heapless(layout, &T::VTABLE, 0),
+        None => (heapless(layout, &T::VTABLE, 0), false),
     }
 }
 
@@ -397,6 +414,24 @@ pub(crate) unsafe fn unsettle(obj: ObjRef) {
     if let Some(heap) = current() {
         // SAFETY: forwarded to the caller.
         unsafe { heap.collector.unsettle(obj) };
+    }
+}
+
+/// Enters a freshly initialised object into the young generation if its
+/// type is tracked, or, if it is born `settled`, marks it so instead (it
+/// then enters no generation).
+///
+/// # Safety
+/// As for [`commit`].
+#[inline(always)]
+pub(crate) unsafe fn commit_or_settle(place: Placement, settled: bool) {
+    // SAFETY: forwarded to the caller; the header is initialised.
+    unsafe {
+        if settled {
+            place.header.as_ref().set_flag(FLAG_SETTLED);
+        } else {
+            commit(place);
+        }
     }
 }
 

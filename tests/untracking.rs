@@ -242,10 +242,9 @@ fn a_panic_in_trace_at_birth_leaves_gc_new_with_nothing_allocated() {
         let drops = Rc::new(Cell::new(0));
         let leaf = tree_born_settled(1, &drops);
         let blocks = memory_report().used_blocks();
-        TRACE_CALLS.with(|c| c.set(0));
-        PANIC_AT.with(|p| p.set(1));
+        panic_at_next_trace_call();
         let caught = catch_unwind(AssertUnwindSafe(|| Gc::new(Touchy { tree: leaf.clone() })));
-        PANIC_AT.with(|p| p.set(usize::MAX));
+        disarm_trace_panic();
         let message = caught.err().expect("Gc::new traced and panicked");
         assert_eq!(message.downcast_ref::<String>().unwrap(), "trace call 1");
         // The value was dropped (its clone of the leaf released), and no
@@ -607,16 +606,32 @@ thread_local! {
     static PANIC_AT: Cell<usize> = const { Cell::new(usize::MAX) };
 }
 
+/// Counts a call of a hand-written `trace` (`Touchy`, `Bomb`) and panics
+/// if it is the one `PANIC_AT` names.
+fn count_trace_call() {
+    let n = TRACE_CALLS.with(|c| {
+        c.set(c.get() + 1);
+        c.get()
+    });
+    if n == PANIC_AT.with(Cell::get) {
+        panic!("trace call {n}");
+    }
+}
+
+/// Arms a panic on the next counted trace call (counting from 0).
+fn panic_at_next_trace_call() {
+    TRACE_CALLS.with(|c| c.set(0));
+    PANIC_AT.with(|p| p.set(1));
+}
+
+fn disarm_trace_panic() {
+    PANIC_AT.with(|p| p.set(usize::MAX));
+}
+
 // SAFETY: visits its one Gc once per call (the panic comes before it).
 unsafe impl Trace for Touchy {
     fn trace(&self, tracer: &mut Tracer<'_>) {
-        let n = TRACE_CALLS.with(|c| {
-            c.set(c.get() + 1);
-            c.get()
-        });
-        if n == PANIC_AT.with(Cell::get) {
-            panic!("trace call {n}");
-        }
+        count_trace_call();
         self.tree.trace(tracer);
     }
     fn has_fixed_edges() -> bool {
@@ -635,13 +650,12 @@ fn a_panic_while_settling_keeps_the_object_tracked_and_propagates() {
         // Settling runs first in a collection: the leaf (allocated first,
         // so its pool comes first) settles, then tracing `touchy` (call 1)
         // panics. It stays in the set, is counted (call 2) and moves up.
-        TRACE_CALLS.with(|c| c.set(0));
-        PANIC_AT.with(|p| p.set(1));
+        panic_at_next_trace_call();
         let caught = catch_unwind(AssertUnwindSafe(|| gc::collect_generation(0)));
         let message = caught.unwrap_err();
         assert_eq!(message.downcast_ref::<String>().unwrap(), "trace call 1");
         assert_eq!(TRACE_CALLS.with(Cell::get), 2);
-        PANIC_AT.with(|p| p.set(usize::MAX));
+        disarm_trace_panic();
         // The collection finished: the leaf settled, `touchy` moved up.
         assert!(!gc::is_tracked(&touchy.tree));
         assert_eq!(gc::generation(&touchy), Some(1));
@@ -921,14 +935,12 @@ fn the_dot_graph_follows_the_edges_of_settled_objects() {
 // (cases written by the review of the change)
 // ---------------------------------------------------------------------------
 
-thread_local!(static BIRTH_PANIC: Cell<bool> = const { Cell::new(false) });
-
 #[derive(Trace)]
 struct Leafy {
     x: Option<Gc<u32>>,
 }
 
-/// Claims fixed edges and panics in `trace` while `BIRTH_PANIC` is set;
+/// Claims fixed edges and panics in the trace call `PANIC_AT` names;
 /// `N` words of padding (100: a large object). `me` is its own `Weak` when
 /// built by `new_cyclic`.
 struct Bomb<const N: usize> {
@@ -950,9 +962,7 @@ impl<const N: usize> Drop for Bomb<N> {
 // SAFETY: visits its one Gc (the panic comes before it).
 unsafe impl<const N: usize> Trace for Bomb<N> {
     fn trace(&self, tracer: &mut Tracer<'_>) {
-        if BIRTH_PANIC.with(Cell::get) {
-            panic!("boom");
-        }
+        count_trace_call();
         self.leaf.trace(tracer);
     }
     fn has_fixed_edges() -> bool {
@@ -971,7 +981,7 @@ fn a_panic_in_trace_at_birth_through_new_cyclic_frees_the_block() {
         assert!(!gc::is_tracked(&leaf));
         let blocks = memory_report().used_blocks();
         let kept: Rc<RefCell<Option<Weak<Bomb<0>>>>> = Rc::new(RefCell::new(None));
-        BIRTH_PANIC.with(|p| p.set(true));
+        panic_at_next_trace_call();
         let caught = catch_unwind(AssertUnwindSafe(|| {
             Gc::new_cyclic(|me| {
                 *kept.borrow_mut() = Some(me.clone());
@@ -983,7 +993,7 @@ fn a_panic_in_trace_at_birth_through_new_cyclic_frees_the_block() {
                 }
             })
         }));
-        BIRTH_PANIC.with(|p| p.set(false));
+        disarm_trace_panic();
         assert!(caught.is_err());
         assert_eq!(drops.get(), 1);
         assert_eq!(Gc::strong_count(&leaf), 1);
@@ -1021,9 +1031,9 @@ fn a_panic_in_trace_at_birth_through_from_box_leaves_the_box_to_drop_its_value()
                 _pad: [0; 100],
             })
         };
-        BIRTH_PANIC.with(|p| p.set(true));
+        panic_at_next_trace_call();
         let caught = catch_unwind(AssertUnwindSafe(|| Gc::<Bomb<100>>::from(bomb())));
-        BIRTH_PANIC.with(|p| p.set(false));
+        disarm_trace_panic();
         assert!(caught.is_err());
         assert_eq!(drops.get(), 1);
         assert_eq!(Gc::strong_count(&leaf), 1);

@@ -31,24 +31,24 @@ fn young<T: Trace + 'static>(value: T) -> Gc<T> {
 }
 
 /// Builds in post-order (children are allocated before their parent), each
-/// node born young.
-fn tree(depth: u32, drops: &Rc<Cell<usize>>) -> Gc<Tree> {
-    let child = || (depth > 1).then(|| tree(depth - 1, drops));
-    young(Tree {
+/// node made by `make`.
+fn tree_with(depth: u32, drops: &Rc<Cell<usize>>, make: fn(Tree) -> Gc<Tree>) -> Gc<Tree> {
+    let child = || (depth > 1).then(|| tree_with(depth - 1, drops, make));
+    make(Tree {
         left: child(),
         right: child(),
         _drops: DropCount(drops.clone()),
     })
 }
 
+/// A tree whose every node is born young.
+fn tree(depth: u32, drops: &Rc<Cell<usize>>) -> Gc<Tree> {
+    tree_with(depth, drops, young)
+}
+
 /// The same tree through `Gc::new`: every node is born settled.
 fn tree_born_settled(depth: u32, drops: &Rc<Cell<usize>>) -> Gc<Tree> {
-    let child = || (depth > 1).then(|| tree_born_settled(depth - 1, drops));
-    Gc::new(Tree {
-        left: child(),
-        right: child(),
-        _drops: DropCount(drops.clone()),
-    })
+    tree_with(depth, drops, Gc::new)
 }
 
 /// Fixed edges to a node that is not itself fixed.

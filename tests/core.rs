@@ -589,6 +589,76 @@ fn a_gc_outliving_its_heap_at_thread_exit_stays_valid() {
     });
 }
 
+/// A link of a chain kept in a thread-local past its heap's teardown.
+struct ExitLink {
+    next: Option<Gc<ExitLink>>,
+    _counted: common::Counted,
+}
+
+unsafe impl Trace for ExitLink {
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        self.next.trace(tracer);
+    }
+}
+
+/// Drops its chain when the thread-local holding it is destroyed, noting
+/// first whether the thread's heap was already gone.
+struct ExitChain {
+    head: Option<Gc<ExitLink>>,
+    heap_was_gone: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for ExitChain {
+    fn drop(&mut self) {
+        // A torn-down heap reports no arena.
+        let gone = memory_report().arenas == 0;
+        self.heap_was_gone
+            .store(gone, std::sync::atomic::Ordering::SeqCst);
+        drop(self.head.take());
+    }
+}
+
+thread_local! {
+    static EXIT_CHAIN: RefCell<Option<ExitChain>> = const { RefCell::new(None) };
+}
+
+#[test]
+fn a_deep_chain_dropped_after_its_heap_is_torn_down_is_dropped_iteratively() {
+    // The chain's thread-local is first used before the heap exists, so it
+    // is destroyed after the heap's teardown (thread-locals go in reverse
+    // order of first use): its 100,000 deaths run after the heap is gone
+    // (the trashcan's depth and deferred list must still work), on a
+    // 256 KiB stack that a recursive drop would overflow.
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    let drops = Arc::new(AtomicUsize::new(0));
+    let heap_was_gone = Arc::new(AtomicBool::new(false));
+    let (d, g) = (drops.clone(), heap_was_gone.clone());
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            EXIT_CHAIN.with(|_| {});
+            let mut head = None;
+            for _ in 0..100_000 {
+                head = Some(Gc::new(ExitLink {
+                    next: head,
+                    _counted: common::Counted(d.clone()),
+                }));
+            }
+            EXIT_CHAIN.with(|c| {
+                *c.borrow_mut() = Some(ExitChain {
+                    head,
+                    heap_was_gone: g,
+                })
+            });
+        })
+        .expect("spawn")
+        .join()
+        .expect("the chain's drop at thread exit did not panic");
+    assert!(heap_was_gone.load(SeqCst), "the chain outlived its heap");
+    assert_eq!(drops.load(SeqCst), 100_000);
+}
+
 #[test]
 fn cycles_alive_at_thread_exit_are_collected() {
     let drops = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));

@@ -24,7 +24,7 @@
 use super::teardown::Panic;
 use super::visit::{Mode, Visitor};
 use super::{Collector, OLD};
-use crate::heap::header::FLAG_SETTLED;
+use crate::heap::header::{Death, FLAG_SETTLED};
 use crate::heap::large::{NOT_IN_SET, UNTRACKED};
 use crate::heap::object::ObjRef;
 use crate::heap::pool::{clear_bit, Pool};
@@ -155,9 +155,13 @@ unsafe fn settles(
 /// ones, blocks whose value was moved out and that only `Weak`s keep,
 /// `new_cyclic`'s object before its value exists) or garbage of a running
 /// collection (and zombies a `Drop` smuggled out of one), which reading as
-/// tracked only keeps a referrer tracked. Reading the two headers instead of
-/// the generation bitmaps spares the multiply that finds a block's index
-/// and the bitmap search.
+/// tracked only keeps a referrer tracked. Reading the object's header
+/// instead of the generation bitmaps spares the multiply that finds a
+/// block's index and the bitmap search; its death kind says whether its
+/// type is tracked, which spares the read of its pool header too (a cache
+/// miss per edge when building a big structure bottom-up: see
+/// `header::Death`), except for types with a finalizer, whose kind does not
+/// say.
 ///
 /// # Safety
 /// `obj` must be alive.
@@ -167,9 +171,14 @@ pub(super) unsafe fn is_tracked_target(obj: ObjRef) -> bool {
     // allocated blocks.
     unsafe {
         if obj.is_large() {
-            (*obj.large().as_ptr()).generation != UNTRACKED
-        } else {
-            (*obj.pool().as_ptr()).tracked && !obj.header().has_flag(FLAG_SETTLED)
+            return (*obj.large().as_ptr()).generation != UNTRACKED;
         }
+        let header = obj.header();
+        let tracked_type = match header.death() {
+            Death::Tracked => true,
+            Death::Plain | Death::Acyclic => false,
+            Death::General => (*obj.pool().as_ptr()).tracked,
+        };
+        tracked_type && !header.has_flag(FLAG_SETTLED)
     }
 }

@@ -4,9 +4,17 @@
 //! allocated) lives in its pool's bitmaps; the type's vtable lives in the
 //! pool header (pools are segregated by type). What must stay in the object
 //! is what a `Gc` or `Weak` has to read without first finding its block
-//! index: the two counts, the large-object bit and four flags packed
-//! into the top bits of the weak word, and the lent marker in the top bit of
-//! the strong word.
+//! index: the two counts, the way the object dies ([`Death`]), the
+//! large-object bit and four flags packed into the top bits of the weak
+//! word, and the lent marker in the top bit of the strong word.
+//!
+//! The death kind is the type's, and the pool header has it too, but a
+//! dying object must not have to read its pool header to learn it: pool
+//! headers sit at 16 KiB-aligned addresses, which all fall into the same
+//! few sets of every cache level, so a depth-first drop of a big structure
+//! (one pool-header read per node, from pool to pool) missed the L1 and L2
+//! caches on most of them. Reading the object's own header instead took a
+//! 1M-node tree's drop from 19-24 ms to 11-15 ms (`Rc`: 13-16 ms).
 
 use std::cell::Cell;
 
@@ -35,8 +43,13 @@ const STRONG_LENT: u32 = 1 << 31;
 /// One strong reference in the strong word (see [`STRONG_LENT`]).
 const STRONG_ONE: u32 = 2;
 
-/// Bits of the weak word that hold the count; the rest are flags.
-const WEAK_COUNT_MASK: u32 = (1 << 27) - 1;
+/// Bits of the weak word that hold the count; the rest are flags. More
+/// `Weak`s than this to one object abort the process, like an overflowing
+/// `Rc` count (33,554,431 `Weak`s: 256 MiB of them, all to one object).
+const WEAK_COUNT_MASK: u32 = (1 << 25) - 1;
+/// Where the [`Death`] kind sits in the weak word (two bits).
+const DEATH_SHIFT: u32 = 25;
+const DEATH_MASK: u32 = 0b11 << DEATH_SHIFT;
 /// The object is a large object (own allocation, `LargeHeader` in front).
 /// Sized types know this at compile time; `Gc<dyn Trait>` and slices read it.
 pub(crate) const FLAG_LARGE: u32 = 1 << 27;
@@ -51,6 +64,44 @@ pub(crate) const FLAG_FINALIZED: u32 = 1 << 29;
 pub(crate) const FLAG_CONDEMNED: u32 = 1 << 30;
 /// The value has been dropped in place; dropping it again would be a double drop.
 pub(crate) const FLAG_DROPPED: u32 = 1 << 31;
+
+/// How an object dies when its last strong handle goes: a property of its
+/// type (and of whether it is large or outside any heap), written into the
+/// header at birth (see the module docs for why it is not read from the
+/// pool).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
+pub(crate) enum Death {
+    /// Untracked, owns no `Gc`, no finalizer: drop the value, free the block.
+    Plain = 0,
+    /// Acyclic (owns `Gc`s, untracked), no finalizer: drop the value under
+    /// the trashcan, free the block.
+    Acyclic = 1,
+    /// Tracked, no finalizer: leave the generation (unless settled), drop
+    /// the value under the trashcan, free the block.
+    Tracked = 2,
+    /// Has a finalizer, or belongs to no heap: the general path.
+    General = 3,
+}
+
+impl Death {
+    /// The kind of a type's objects: `tracked` (enters the generations),
+    /// `owns_gc` (may own a `Gc`), `needs_finalize` (has a finalizer).
+    pub(crate) const fn of(tracked: bool, owns_gc: bool, needs_finalize: bool) -> Death {
+        match (needs_finalize, owns_gc, tracked) {
+            (true, _, _) => Death::General,
+            (false, false, _) => Death::Plain,
+            (false, true, true) => Death::Tracked,
+            (false, true, false) => Death::Acyclic,
+        }
+    }
+
+    /// The kind's bits in the weak word.
+    #[inline(always)]
+    pub(crate) const fn flags(self) -> u32 {
+        (self as u32) << DEATH_SHIFT
+    }
+}
 
 /// Reference counts of one object, placed right before its value.
 ///
@@ -212,6 +263,17 @@ impl Header {
         self.weak.set(self.weak.get() & !flag);
     }
 
+    /// How the object dies (set at birth, never changed).
+    #[inline(always)]
+    pub(crate) fn death(&self) -> Death {
+        match (self.weak.get() & DEATH_MASK) >> DEATH_SHIFT {
+            0 => Death::Plain,
+            1 => Death::Acyclic,
+            2 => Death::Tracked,
+            _ => Death::General,
+        }
+    }
+
     /// Whether `Weak::upgrade` may hand out a new strong handle.
     #[inline(always)]
     pub(crate) fn is_upgradable(&self) -> bool {
@@ -229,6 +291,9 @@ pub struct GcBox<T: ?Sized> {
 }
 
 const _: () = assert!(std::mem::size_of::<Header>() == 8);
+// The death kind sits between the count and the flags.
+const _: () = assert!(WEAK_COUNT_MASK & DEATH_MASK == 0 && DEATH_MASK & FLAG_LARGE == 0);
+const _: () = assert!(WEAK_COUNT_MASK + 1 == 1 << DEATH_SHIFT);
 const _: () = assert!(std::mem::size_of::<GcBox<()>>() == 8);
 
 /// Bytes from the start of a `GcBox` to its value, for a value aligned to
@@ -246,3 +311,30 @@ const _: () = {
     struct Page(#[allow(dead_code)] u8);
     assert!(value_offset(4096) == std::mem::offset_of!(GcBox<Page>, value));
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn death_kind_round_trips_beside_the_count_and_flags() {
+        for death in [Death::Plain, Death::Acyclic, Death::Tracked, Death::General] {
+            let h = Header::new_strong(death.flags() | FLAG_LARGE);
+            assert_eq!(h.death(), death);
+            assert_eq!(h.weak_raw(), 1);
+            // The count can use all of its bits without touching the kind.
+            for _ in 0..3 {
+                h.inc_weak();
+            }
+            h.set_flag(FLAG_SETTLED | FLAG_FINALIZED | FLAG_CONDEMNED | FLAG_DROPPED);
+            assert_eq!((h.death(), h.weak_raw()), (death, 4));
+            assert!(h.has_flag(FLAG_LARGE));
+            h.clear_flag(FLAG_SETTLED);
+            assert_eq!(h.dec_weak(), 3);
+            assert_eq!(h.death(), death);
+        }
+        let h = Header::new_cyclic(Death::Tracked.flags());
+        h.weak.set(WEAK_COUNT_MASK | Death::Tracked.flags());
+        assert_eq!((h.death(), h.weak_raw()), (Death::Tracked, WEAK_COUNT_MASK));
+    }
+}

@@ -9,7 +9,6 @@
 //! rebuild their length), and the links of their generation's list.
 
 use crate::heap::header::Header;
-use crate::heap::pool::Death;
 use crate::heap::registry::TypeChain;
 use crate::heap::vtable::VTable;
 use crate::heap::{align_up, HeapState};
@@ -47,9 +46,6 @@ pub(crate) struct LargeHeader {
     /// The collector's scratch count; `NOT_IN_SET` between collections.
     pub(crate) gc_refs: u32,
     pub(crate) generation: u8,
-    /// How a death goes (`Death::Finalized`, the general path, for heapless
-    /// objects).
-    pub(crate) death: Death,
 }
 
 /// Bytes between the start of a `LargeHeader` and the object header.
@@ -118,10 +114,6 @@ impl LargeHeader {
                 alloc_align: align,
                 gc_refs: NOT_IN_SET,
                 generation: UNTRACKED,
-                death: match chain.as_ref() {
-                    Some(c) => Death::of(c.tracked, c.owns_gc, c.needs_finalize),
-                    None => Death::Finalized,
-                },
             });
             obj
         }

@@ -20,10 +20,10 @@ pub(crate) mod vtable;
 use crate::collector::Collector;
 use crate::trace::Trace;
 use arena::ArenaSet;
-use header::{GcBox, Header, FLAG_DROPPED, FLAG_FINALIZED, FLAG_LARGE, FLAG_SETTLED};
+use header::{Death, GcBox, Header, FLAG_DROPPED, FLAG_FINALIZED, FLAG_LARGE, FLAG_SETTLED};
 use large::{is_small, LargeHeader};
 use object::{is_large_box, ObjRef};
-use pool::{Death, Pool};
+use pool::Pool;
 use registry::{ChainKey, Registry, TypeChain};
 use std::alloc::Layout;
 use std::any::TypeId;
@@ -35,6 +35,20 @@ use vtable::{HasVTable, VTable};
 /// by the outermost drop (CPython's trashcan), so dropping a million-long
 /// chain of `Gc`s uses constant stack.
 const TRASHCAN_DEPTH: u32 = 64;
+
+thread_local! {
+    /// Nesting depth of the trashcan's value drops in progress on this
+    /// thread. A const `Cell` without `Drop` is a plain thread-local access
+    /// (no lazy initialisation), and keeping it out of the heap spares a
+    /// dying object the read of its pool header that finding the heap
+    /// would cost (see `header::Death`). It stays usable during thread
+    /// exit, after the heap is gone.
+    static DROP_DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// The heap whose `deferred` list holds deaths the trashcan put off,
+    /// null while there are none: the outermost drop checks it, and drains
+    /// that list, without looking the heap up.
+    static DEFERRED_IN: Cell<*const HeapState> = const { Cell::new(std::ptr::null()) };
+}
 
 /// Everything one thread's objects need.
 ///
@@ -49,8 +63,6 @@ pub(crate) struct HeapState {
     /// Live large objects and their bytes (whole allocations).
     large_objects: Cell<usize>,
     large_bytes: Cell<usize>,
-    /// Nesting depth of value drops in progress.
-    drop_depth: Cell<u32>,
     /// Objects whose value drop was deferred by the trashcan.
     deferred: UnsafeCell<Vec<ObjRef>>,
 }
@@ -63,7 +75,6 @@ impl HeapState {
             collector: Collector::new(),
             large_objects: Cell::new(0),
             large_bytes: Cell::new(0),
-            drop_depth: Cell::new(0),
             deferred: UnsafeCell::new(Vec::new()),
         });
         // SAFETY: Box::into_raw never returns null.
@@ -126,6 +137,7 @@ impl HeapState {
         Placement {
             header: block.cast::<Header>(),
             large: false,
+            death: death_of::<T>(),
         }
     }
 
@@ -161,6 +173,8 @@ impl HeapState {
         Placement {
             header: block.cast::<Header>(),
             large: false,
+            // SAFETY: chains live as long as the heap.
+            death: unsafe { chain.as_ref() }.death(),
         }
     }
 
@@ -216,6 +230,8 @@ impl HeapState {
         Placement {
             header,
             large: true,
+            // SAFETY: chains live as long as the heap.
+            death: unsafe { chain.as_ref() }.death(),
         }
     }
 }
@@ -228,22 +244,28 @@ pub(crate) const fn align_up(size: usize, align: usize) -> usize {
     (size + align - 1) & !(align - 1)
 }
 
-/// Where a new object goes: the address of its header, and whether it is a
-/// large object.
+/// Where a new object goes: the address of its header, whether it is a
+/// large object, and how it will die.
 #[derive(Clone, Copy)]
 pub(crate) struct Placement {
     pub(crate) header: NonNull<Header>,
     pub(crate) large: bool,
+    pub(crate) death: Death,
 }
 
 impl Placement {
+    /// The flags the new object's header starts with.
+    #[inline(always)]
     pub(crate) fn flags(self) -> u32 {
-        if self.large {
-            FLAG_LARGE
-        } else {
-            0
-        }
+        let large = if self.large { FLAG_LARGE } else { 0 };
+        large | self.death.flags()
     }
+}
+
+/// How objects of a sized `T` die (folded to a constant).
+#[inline(always)]
+fn death_of<T: Trace>() -> Death {
+    Death::of(tracks::<T>(), T::needs_trace(), T::needs_finalize())
 }
 
 /// Owns the thread's heap; its destructor runs at thread exit.
@@ -398,6 +420,9 @@ fn heapless(layout: Layout, vtable: &'static VTable, meta: usize) -> Placement {
     Placement {
         header,
         large: true,
+        // Outside any heap: no trashcan, no generation; the general path
+        // handles that.
+        death: Death::General,
     }
 }
 
@@ -555,11 +580,13 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: forwarded to the caller.
     unsafe {
         let header = ptr.cast::<Header>();
-        // Large objects, and values the collector already dropped (garbage
-        // being released), take the general path.
-        if !header.as_ref().has_flag(FLAG_LARGE | FLAG_DROPPED) {
-            let pool = Pool::of(header.as_ptr().cast());
-            match (*pool.as_ptr()).death {
+        // The kind of death comes from the object's own header, not its
+        // pool's (see `header::Death`). Large objects, and values the
+        // collector already dropped (garbage being released), take the
+        // general path.
+        let h = header.as_ref();
+        if !h.has_flag(FLAG_LARGE | FLAG_DROPPED) {
+            match h.death() {
                 Death::Plain => {
                     // Most deaths: a leaf value with no finalizer. No
                     // generation to leave, no trashcan (a leaf owns no
@@ -572,13 +599,15 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
                     drop(block);
                     return;
                 }
-                Death::Tracked => return owner_death::<T, true>(ptr, pool),
-                Death::Acyclic => return owner_death::<T, false>(ptr, pool),
-                Death::Finalized => {}
+                // A settled object is in no generation: no bitmap to search,
+                // so no pool header to read before the value is dropped.
+                Death::Tracked if !h.has_flag(FLAG_SETTLED) => {
+                    return owner_death::<T, true>(ptr);
+                }
+                Death::Tracked | Death::Acyclic => return owner_death::<T, false>(ptr),
+                Death::General => {}
             }
-        } else if !header.as_ref().has_flag(FLAG_DROPPED)
-            && (*LargeHeader::of(header).as_ptr()).death == Death::Plain
-        {
+        } else if !h.has_flag(FLAG_DROPPED) && h.death() == Death::Plain {
             return plain_large_death(ptr);
         }
         dying_object(ptr);
@@ -586,41 +615,62 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
 }
 
 /// The death of a pooled object that may own a `Gc`, without finalizer:
-/// leave the generation (if `TRACKED`), drop the value under the trashcan,
-/// free the block. (Out of line, so that a leaf's death above needs no
-/// saved registers.)
+/// leave the generation (if `IN_GENERATION`), drop the value under the
+/// trashcan, free the block. (Out of line, so that a leaf's death above
+/// needs no saved registers.)
+///
+/// Only an object in a generation reads its pool header before its value
+/// is dropped: the rest find everything they need in their own header and
+/// in thread-locals (see `header::Death`).
 ///
 /// # Safety
-/// As for [`strong_count_zero`]; `pool` is the object's pool, of
-/// `Death::Tracked` objects if `TRACKED`, else of `Death::Acyclic` ones, and
-/// the value is not dropped yet.
+/// As for [`strong_count_zero`]; the object is pooled, of
+/// `Death::Tracked` or `Death::Acyclic`, in a generation exactly if
+/// `IN_GENERATION`, and its value is not dropped yet.
 #[inline(never)]
-unsafe fn owner_death<T: ?Sized, const TRACKED: bool>(ptr: NonNull<GcBox<T>>, pool: NonNull<Pool>) {
+unsafe fn owner_death<T: ?Sized, const IN_GENERATION: bool>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: forwarded to the caller.
     unsafe {
         let header = ptr.cast::<Header>();
         // A lend ends with its handle (see `Header::release_strong`); a
         // plain death needs no such step, its block is freed at once.
         header.as_ref().clear_dead_strong();
-        let heap = (*pool.as_ptr()).heap.as_ref();
-        // A settled object is in no generation: no bitmap to search.
-        if TRACKED && !header.as_ref().has_flag(FLAG_SETTLED) {
-            heap.collector
+        let obj = ObjRef::new(header, false);
+        if IN_GENERATION {
+            let pool = obj.pool();
+            (*pool.as_ptr())
+                .heap
+                .as_ref()
+                .collector
                 .untrack_pooled(pool, Pool::index_of(pool, header.as_ptr().cast()));
         }
-        let depth = heap.drop_depth.get();
+        let depth = DROP_DEPTH.get();
         if depth >= TRASHCAN_DEPTH {
-            (*heap.deferred.get()).push(ObjRef::new(header, false));
+            defer_death((*obj.pool().as_ptr()).heap.as_ref(), obj);
             return;
         }
-        heap.drop_depth.set(depth + 1);
+        DROP_DEPTH.set(depth + 1);
         let guard = DyingGuard {
-            obj: ObjRef::new(header, false),
-            heap: Some(heap),
+            obj,
+            trashcan: true,
         };
         std::ptr::drop_in_place(std::ptr::addr_of_mut!((*ptr.as_ptr()).value));
         guard.finish();
     }
+}
+
+/// Puts a death off: the trashcan is full, the outermost drop will finish
+/// it.
+///
+/// # Safety
+/// `obj` must be dead, out of the generations and erasable; `heap` its heap.
+#[cold]
+#[inline(never)]
+unsafe fn defer_death(heap: &'static HeapState, obj: ObjRef) {
+    // SAFETY: the deferred list is only borrowed here and in
+    // `drain_deferred`, each time for a step that runs no user code.
+    unsafe { (*heap.deferred.get()).push(obj) };
+    DEFERRED_IN.set(heap);
 }
 
 /// The death of a large leaf (untracked, no finalizer): drop the value,
@@ -718,7 +768,7 @@ pub(crate) unsafe fn needs_finalize(obj: ObjRef) -> bool {
         if obj.is_large() {
             ((*obj.large().as_ptr()).vtable.needs_finalize)()
         } else {
-            (*obj.pool().as_ptr()).death == Death::Finalized
+            obj.header().death() == Death::General
         }
     }
 }
@@ -785,23 +835,28 @@ unsafe fn begin_death(obj: ObjRef) -> Option<DyingGuard> {
         obj.header().clear_dead_strong();
         let heap = untrack(obj);
         if let Some(heap) = heap {
-            let depth = heap.drop_depth.get();
+            let depth = DROP_DEPTH.get();
             if depth >= TRASHCAN_DEPTH && obj.is_erasable() {
-                (*heap.deferred.get()).push(obj);
+                defer_death(heap, obj);
                 return None;
             }
-            heap.drop_depth.set(depth + 1);
+            DROP_DEPTH.set(depth + 1);
         }
-        Some(DyingGuard { obj, heap })
+        Some(DyingGuard {
+            obj,
+            trashcan: heap.is_some(),
+        })
     }
 }
 
 /// Finishes a death even if the finalizer or the value's drop panics: the
 /// strong group's weak reference is released, the block freed when no `Weak`
-/// remains, and the trashcan drained by the outermost drop.
+/// remains, and, if the death went through the trashcan (`trashcan`: it
+/// counted itself in `DROP_DEPTH`), the trashcan drained by the outermost
+/// drop.
 struct DyingGuard {
     obj: ObjRef,
-    heap: Option<&'static HeapState>,
+    trashcan: bool,
 }
 
 impl DyingGuard {
@@ -824,11 +879,11 @@ impl DyingGuard {
             if self.obj.header().dec_weak() == 0 {
                 free_block(self.obj);
             }
-            if let Some(heap) = self.heap {
-                let depth = heap.drop_depth.get() - 1;
-                heap.drop_depth.set(depth);
-                if depth == 0 && !(*heap.deferred.get()).is_empty() {
-                    if let Some(panic) = drain_deferred(heap) {
+            if self.trashcan {
+                let depth = DROP_DEPTH.get() - 1;
+                DROP_DEPTH.set(depth);
+                if depth == 0 && !DEFERRED_IN.get().is_null() {
+                    if let Some(panic) = drain_deferred(&*DEFERRED_IN.get()) {
                         // Already unwinding (this death's own drop panicked):
                         // a second panic would abort; that one is dropped.
                         if !std::thread::panicking() {
@@ -851,30 +906,35 @@ impl Drop for DyingGuard {
 /// Runs the value drops the trashcan deferred, iteratively. A panic in one
 /// of them does not strand the others: every deferred death completes, and
 /// the first panic is returned for the caller to resume.
+///
+/// # Safety
+/// `heap` must be the heap `DEFERRED_IN` names, and still allocated.
 #[cold]
 #[must_use]
 unsafe fn drain_deferred(heap: &'static HeapState) -> Option<Box<dyn std::any::Any + Send>> {
     /// Keeps the depth above zero while draining, so the guards of the
     /// drained objects do not start a nested drain (that would recurse once
-    /// per deferred object), even if a drop panics.
-    struct Draining(&'static HeapState);
+    /// per deferred object), even if a drop panics. Once the list is empty
+    /// there is nothing left to drain.
+    struct Draining;
     impl Drop for Draining {
         fn drop(&mut self) {
-            self.0.drop_depth.set(self.0.drop_depth.get() - 1);
+            DROP_DEPTH.set(DROP_DEPTH.get() - 1);
+            DEFERRED_IN.set(std::ptr::null());
         }
     }
-    heap.drop_depth.set(heap.drop_depth.get() + 1);
-    let _draining = Draining(heap);
+    DROP_DEPTH.set(DROP_DEPTH.get() + 1);
+    let _draining = Draining;
     // SAFETY: the deferred list is only touched here and in `begin_death`,
     // each time through a borrow that ends before any user code runs.
     let pop = || unsafe { (*heap.deferred.get()).pop() };
     let mut first_panic = None;
     while let Some(obj) = pop() {
-        heap.drop_depth.set(heap.drop_depth.get() + 1);
+        DROP_DEPTH.set(DROP_DEPTH.get() + 1);
         let death = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let guard = DyingGuard {
                 obj,
-                heap: Some(heap),
+                trashcan: true,
             };
             // SAFETY: deferred objects are dead, untracked and erasable.
             unsafe { finish_value(obj) };

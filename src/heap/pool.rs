@@ -90,32 +90,6 @@ impl BlockLayout {
     }
 }
 
-/// The kinds of death of pooled objects, by their type.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Death {
-    /// Untracked, no finalizer: drop the value, free the block.
-    Plain,
-    /// Tracked, no finalizer: leave the generation, drop the value under
-    /// the trashcan, free the block.
-    Tracked,
-    /// Acyclic (owns `Gc`s, untracked), no finalizer: drop the value under
-    /// the trashcan, free the block.
-    Acyclic,
-    /// Has a finalizer: the general path.
-    Finalized,
-}
-
-impl Death {
-    pub(crate) fn of(tracked: bool, owns_gc: bool, needs_finalize: bool) -> Death {
-        match (needs_finalize, owns_gc, tracked) {
-            (true, _, _) => Death::Finalized,
-            (false, false, _) => Death::Plain,
-            (false, true, true) => Death::Tracked,
-            (false, true, false) => Death::Acyclic,
-        }
-    }
-}
-
 /// The header at the start of every pool.
 ///
 /// A tracked pool's generation bitmaps live in a separate allocation, not
@@ -131,9 +105,6 @@ pub(crate) struct Pool {
     pub(crate) tracked: bool,
     /// Its values may own a `Gc` (see `TypeChain::owns_gc`).
     pub(crate) owns_gc: bool,
-    /// How a death of one of its objects goes (see `strong_count_zero`);
-    /// `Death::Finalized` exactly when the type has a finalizer.
-    pub(crate) death: Death,
     /// Index of the arena this pool was carved from.
     pub(crate) arena: u32,
     /// Blocks handed out and not yet freed.
@@ -161,8 +132,9 @@ pub(crate) struct Pool {
 impl Pool {
     /// Initialises a pool header in fresh pool memory.
     ///
-    /// The type's properties (vtable, geometry, tracked, finalizer) are
-    /// copied from `chain`, so a death or a collection reads only the pool.
+    /// The type's properties (vtable, geometry, tracked) are copied from
+    /// `chain`, so a collection reads only the pool. (A death reads its
+    /// kind from the object header: see `header::Death`.)
     ///
     /// # Safety
     /// `mem` must be POOL_SIZE bytes, POOL_SIZE-aligned, owned by the caller;
@@ -175,11 +147,11 @@ impl Pool {
     ) -> NonNull<Pool> {
         let pool = mem.cast::<Pool>();
         // SAFETY: the caller guarantees a live chain.
-        let (vtable, geometry, tracked, owns_gc, needs_finalize) = unsafe {
+        let (vtable, geometry, tracked, owns_gc) = unsafe {
             let c = chain.as_ptr();
             let geometry = (*c).geometry.expect("pooled chain");
             let c = &*c;
-            (c.vtable, geometry, c.tracked, c.owns_gc, c.needs_finalize)
+            (c.vtable, geometry, c.tracked, c.owns_gc)
         };
         // SAFETY: the memory is ours, aligned and large enough for the header
         // followed by `geometry.bitmaps` bitmaps of `geometry.words` words.
@@ -190,7 +162,6 @@ impl Pool {
                 geometry,
                 tracked,
                 owns_gc,
-                death: Death::of(tracked, owns_gc, needs_finalize),
                 arena,
                 used: 0,
                 bump: 0,

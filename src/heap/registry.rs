@@ -11,6 +11,7 @@
 //! function); one type may have several copies of its vtable, which only
 //! costs a miss.
 
+use crate::heap::header::Death;
 use crate::heap::pool::{Pool, PoolGeometry};
 use crate::heap::vtable::VTable;
 use crate::heap::HeapState;
@@ -86,6 +87,11 @@ pub(crate) struct TypeChain {
 }
 
 impl TypeChain {
+    /// How objects of this chain die.
+    pub(crate) fn death(&self) -> Death {
+        Death::of(self.tracked, self.owns_gc, self.needs_finalize)
+    }
+
     /// Takes a block for a new object.
     ///
     /// # Safety

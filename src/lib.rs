@@ -48,7 +48,7 @@
 //! | CPython | gengc |
 //! |---|---|
 //! | `Py_INCREF` / `Py_DECREF`, dealloc at zero | [`Gc::clone`] / `drop`; the value is dropped and its block reused at once |
-//! | `PyGC_Head` (16 bytes) + `ob_refcnt` | an 8-byte header: strong count and lend marker, weak count and four flag bits |
+//! | `PyGC_Head` (16 bytes) + `ob_refcnt` | an 8-byte header: strong count and lend marker, weak count, how the object dies, and four flag bits |
 //! | obmalloc: 16 KiB pools, 1 MiB arenas, blocks ≤ 512 B | the same sizes; pools hold one *type* each, so the type's vtable lives in the pool header and the per-block generation bits in bitmaps beside it |
 //! | an empty arena is `free`d at once (one spare kept) | an empty arena is kept 1 s for reuse, then returned (one spare kept), like jemalloc's and mimalloc's decay |
 //! | `tp_traverse` | [`Trace::trace`] |

@@ -278,6 +278,8 @@ pub fn freeze_count() -> usize {
 
 /// The number of objects tracked by the collector in each generation
 /// (young, middle, old), frozen ones excluded. Counted when asked: O(pools).
+/// An object whose value is being dropped is counted until its memory is
+/// freed, as CPython's counts do (no collection reads it meanwhile).
 ///
 /// ```
 /// use gengc::{gc, Gc};

@@ -295,8 +295,17 @@ impl Collector {
         unsafe {
             let mut lent = std::mem::take(&mut self.scratch().lent);
             self.for_each_in_set(|obj, vtable, meta, slot| {
-                add_strong(obj, slot, 0);
                 let h = obj.header();
+                // A dying object (its value being dropped by user code that
+                // started this collection) is in its generation until its
+                // block is freed: it is no part of the set. Nothing can
+                // reference it (its count is zero), and what its value
+                // still holds looks referenced from outside, as it is.
+                if h.strong() == 0 {
+                    *slot = NOT_IN_SET;
+                    return;
+                }
+                add_strong(obj, slot, 0);
                 if h.may_be_lent() {
                     lent.push(obj);
                 } else {

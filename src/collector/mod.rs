@@ -312,15 +312,22 @@ impl Collector {
         unsafe { generation_of(obj) }
     }
 
-    /// Calls `f` on every tracked object of generation `g` (no user code
-    /// may run inside `f` that changes the generations).
+    /// Calls `f` on every live tracked object of generation `g` (no user
+    /// code may run inside `f` that changes the generations). Dying objects
+    /// (strong count zero, still in the generation while their value is
+    /// dropped: see `heap::owner_death`) are left out: their value must not
+    /// be read, nor a handle made to them.
     pub(crate) fn for_each_in(&self, g: usize, mut f: impl FnMut(ObjRef)) {
-        // SAFETY: the lists are not modified while walked (see above).
+        // SAFETY: the lists are not modified while walked (see above); the
+        // header of an object in a generation is readable.
         unsafe {
             for &pool in self.pool_list(g).iter() {
                 let bits = Pool::gen_bitmap(pool, g);
                 Pool::for_each_set(pool, bits, |i| {
-                    f(ObjRef::new(Pool::block(pool, i).cast(), false))
+                    let obj = ObjRef::new(Pool::block(pool, i).cast(), false);
+                    if obj.header().strong() > 0 {
+                        f(obj)
+                    }
                 });
             }
             self.large_list(g)

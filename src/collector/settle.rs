@@ -118,7 +118,9 @@ unsafe fn settles(
 ) -> bool {
     // SAFETY: forwarded to the caller.
     let header = unsafe { obj.header() };
-    if header.may_be_lent() {
+    // A lent value cannot be read; a dying one (strong count zero, still in
+    // its generation while its value is dropped) must not be.
+    if header.may_be_lent() || header.strong() == 0 {
         return false;
     }
     visitor.tracked_edge = false;

@@ -615,13 +615,19 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
 }
 
 /// The death of a pooled object that may own a `Gc`, without finalizer:
-/// leave the generation (if `IN_GENERATION`), drop the value under the
-/// trashcan, free the block. (Out of line, so that a leaf's death above
-/// needs no saved registers.)
+/// drop the value under the trashcan, leave the generation (if
+/// `IN_GENERATION`), free the block. (Out of line, so that a leaf's death
+/// above needs no saved registers.)
 ///
-/// Only an object in a generation reads its pool header before its value
-/// is dropped: the rest find everything they need in their own header and
-/// in thread-locals (see `header::Death`).
+/// No death reads its pool header before its value is dropped (see
+/// `header::Death`): the kind comes from the object's header and the
+/// trashcan depth from a thread-local, and an object in a generation leaves
+/// it only once its value is gone, when its block is freed (in the order
+/// blocks were allocated, for a structure dropped depth first). Until then
+/// its strong count of zero keeps the collector away from it: a collection
+/// started by user code inside the value's drop neither reads the value nor
+/// hands out a handle to it (see `Collector::count_internal` and
+/// `Collector::for_each_in`).
 ///
 /// # Safety
 /// As for [`strong_count_zero`]; the object is pooled, of
@@ -636,16 +642,12 @@ unsafe fn owner_death<T: ?Sized, const IN_GENERATION: bool>(ptr: NonNull<GcBox<T
         // plain death needs no such step, its block is freed at once.
         header.as_ref().clear_dead_strong();
         let obj = ObjRef::new(header, false);
-        if IN_GENERATION {
-            let pool = obj.pool();
-            (*pool.as_ptr())
-                .heap
-                .as_ref()
-                .collector
-                .untrack_pooled(pool, Pool::index_of(pool, header.as_ptr().cast()));
-        }
         let depth = DROP_DEPTH.get();
         if depth >= TRASHCAN_DEPTH {
+            // Deferred deaths are untracked (`drain_deferred` expects it).
+            if IN_GENERATION {
+                untrack_dead_pooled(obj);
+            }
             defer_death((*obj.pool().as_ptr()).heap.as_ref(), obj);
             return;
         }
@@ -653,9 +655,29 @@ unsafe fn owner_death<T: ?Sized, const IN_GENERATION: bool>(ptr: NonNull<GcBox<T
         let guard = DyingGuard {
             obj,
             trashcan: true,
+            untrack: IN_GENERATION,
         };
         std::ptr::drop_in_place(std::ptr::addr_of_mut!((*ptr.as_ptr()).value));
         guard.finish();
+    }
+}
+
+/// Takes a dead pooled object (strong count zero) of a tracked type out of
+/// its generation.
+///
+/// # Safety
+/// `obj` must be a pooled object of a live heap, its block allocated.
+#[inline(always)]
+unsafe fn untrack_dead_pooled(obj: ObjRef) {
+    // SAFETY: forwarded to the caller; pool headers and their heap outlive
+    // their allocated blocks.
+    unsafe {
+        let pool = obj.pool();
+        (*pool.as_ptr())
+            .heap
+            .as_ref()
+            .collector
+            .untrack_pooled(pool, Pool::index_of(pool, obj.header_ptr().as_ptr().cast()));
     }
 }
 
@@ -845,18 +867,21 @@ unsafe fn begin_death(obj: ObjRef) -> Option<DyingGuard> {
         Some(DyingGuard {
             obj,
             trashcan: heap.is_some(),
+            untrack: false,
         })
     }
 }
 
 /// Finishes a death even if the finalizer or the value's drop panics: the
-/// strong group's weak reference is released, the block freed when no `Weak`
-/// remains, and, if the death went through the trashcan (`trashcan`: it
-/// counted itself in `DROP_DEPTH`), the trashcan drained by the outermost
-/// drop.
+/// object leaves its generation if it is still in one (`untrack`), the
+/// strong group's weak reference is released, the block freed when no
+/// `Weak` remains, and, if the death went through the trashcan (`trashcan`:
+/// it counted itself in `DROP_DEPTH`), the trashcan drained by the
+/// outermost drop.
 struct DyingGuard {
     obj: ObjRef,
     trashcan: bool,
+    untrack: bool,
 }
 
 impl DyingGuard {
@@ -874,8 +899,12 @@ impl DyingGuard {
     /// count zero; called once.
     #[inline(always)]
     unsafe fn complete(&self) {
-        // SAFETY: only `Weak`s may still refer to the block.
+        // SAFETY: only `Weak`s may still refer to the block; an object
+        // marked `untrack` is pooled and still in its generation.
         unsafe {
+            if self.untrack {
+                untrack_dead_pooled(self.obj);
+            }
             if self.obj.header().dec_weak() == 0 {
                 free_block(self.obj);
             }
@@ -935,6 +964,7 @@ unsafe fn drain_deferred(heap: &'static HeapState) -> Option<Box<dyn std::any::A
             let guard = DyingGuard {
                 obj,
                 trashcan: true,
+                untrack: false,
             };
             // SAFETY: deferred objects are dead, untracked and erasable.
             unsafe { finish_value(obj) };

@@ -3,7 +3,7 @@
 
 use crate::heap::header::GcBox;
 use crate::heap::large::NOT_IN_SET;
-use crate::heap::object::{is_large_live, ObjRef};
+use crate::heap::object::{is_large_live, pooled_sized_index, ObjRef};
 use crate::heap::pool::Pool;
 use std::ptr::NonNull;
 
@@ -70,7 +70,7 @@ impl Visitor {
         let obj = ObjRef::new(target.cast(), unsafe { is_large_live(target) });
         match self.mode {
             Mode::Count => {
-                if let Some(slot) = gc_refs_slot(obj) {
+                if let Some(slot) = target_slot(target, obj) {
                     // SAFETY: the slot belongs to the set being collected.
                     // It stays above zero unless a Trace impl over-visits
                     // (reported by `external_refs`); saturating keeps even
@@ -79,7 +79,7 @@ impl Visitor {
                 }
             }
             Mode::Mark => {
-                if let Some(slot) = gc_refs_slot(obj) {
+                if let Some(slot) = target_slot(target, obj) {
                     // SAFETY: as above.
                     unsafe {
                         if *slot < REACHABLE {
@@ -104,20 +104,43 @@ impl Visitor {
 /// The scratch `gc_refs` slot of `obj` if it is in the set being collected.
 #[inline(always)]
 pub(crate) fn gc_refs_slot(obj: ObjRef) -> Option<*mut u32> {
-    // SAFETY: pool and large headers of allocated objects are readable; the
-    // scratch array, when set, has one slot per block of the pool.
+    // SAFETY: pool and large headers of allocated objects are readable.
     unsafe {
         if obj.is_large() {
             let slot = std::ptr::addr_of_mut!((*obj.large().as_ptr()).gc_refs);
             (*slot != NOT_IN_SET).then_some(slot)
         } else {
             let pool = obj.pool();
-            let scratch = (*pool.as_ptr()).scratch;
-            if scratch.is_null() {
-                return None;
-            }
-            let slot = scratch.add(Pool::index_of(pool, obj.header_ptr().as_ptr().cast()) as usize);
-            (*slot != NOT_IN_SET).then_some(slot)
+            pool_slot(pool, Pool::index_of(pool, obj.header_ptr().as_ptr().cast()))
         }
+    }
+}
+
+/// [`gc_refs_slot`] of the target of an edge (`obj` is `target`, erased).
+/// A sized target's block index comes from its type's pool geometry,
+/// constants (see `pooled_sized_index`): of its pool header, only the
+/// scratch pointer is read.
+#[inline(always)]
+fn target_slot<T: ?Sized>(target: NonNull<GcBox<T>>, obj: ObjRef) -> Option<*mut u32> {
+    // SAFETY: as in `Visitor::visit`: the target is alive and not mutably
+    // borrowed.
+    match unsafe { pooled_sized_index(target) } {
+        Some(index) => pool_slot(obj.pool(), index),
+        None => gc_refs_slot(obj),
+    }
+}
+
+/// The scratch slot of block `index` of `pool`, if it is in the set.
+#[inline(always)]
+fn pool_slot(pool: NonNull<Pool>, index: u32) -> Option<*mut u32> {
+    // SAFETY: the pool header of an allocated block is readable; the
+    // scratch array, when set, has one slot per block of the pool.
+    unsafe {
+        let scratch = (*pool.as_ptr()).scratch;
+        if scratch.is_null() {
+            return None;
+        }
+        let slot = scratch.add(index as usize);
+        (*slot != NOT_IN_SET).then_some(slot)
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::heap::header::{GcBox, Header, FLAG_LARGE};
 use crate::heap::large::LargeHeader;
-use crate::heap::pool::Pool;
+use crate::heap::pool::{first_block_offset, index_magic, Pool, POOL_MASK};
 use crate::heap::registry::TypeChain;
 use crate::heap::vtable::VTable;
 use crate::trace::Tracer;
@@ -54,6 +54,40 @@ pub(crate) unsafe fn is_large_live<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> bool {
         // SAFETY: forwarded to the caller.
         unsafe { is_large_box(ptr) }
     }
+}
+
+/// For a sized `T` whose objects live in pools (a compile-time fact), the
+/// index of the live box at `ptr` among its pool's blocks, from `T`'s pool
+/// geometry, which is made of constants then; `None` for unsized and large
+/// types. The collector uses this for every edge it follows, instead of
+/// reading the geometry from the target's pool header.
+///
+/// A sized `T`'s objects are always in pools of `T`'s own geometry (a
+/// `Gc<T>` is never made from a pointer into a pool of another type: see
+/// `Gc::from_raw`).
+///
+/// # Safety
+/// As for [`is_large_live`].
+#[inline(always)]
+pub(crate) unsafe fn pooled_sized_index<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> Option<u32> {
+    if !is_thin::<T>() {
+        return None;
+    }
+    // SAFETY: forwarded to the caller; for sized T these read no memory.
+    let (size, align) = unsafe {
+        (
+            std::mem::size_of_val(ptr.as_ref()),
+            std::mem::align_of_val(ptr.as_ref()),
+        )
+    };
+    // The geometry `place_sized` and `Registry::create` give `T`'s pools.
+    let block_size = size.next_multiple_of(8);
+    if !crate::heap::large::is_small(block_size, align) {
+        return None;
+    }
+    let first = first_block_offset(align.max(8));
+    let offset = (ptr.as_ptr().addr() & !POOL_MASK) - first;
+    Some(((offset as u64 * index_magic(block_size)) >> 32) as u32)
 }
 
 /// An erased object: the address of its header, with the low bit set for

@@ -44,6 +44,21 @@ pub(crate) struct PoolGeometry {
     pub(crate) bitmaps: u32,
 }
 
+/// Offset of a pool's first block, for blocks aligned to `align`: right
+/// after the header.
+#[inline(always)]
+pub(crate) const fn first_block_offset(align: usize) -> usize {
+    std::mem::size_of::<Pool>().next_multiple_of(align)
+}
+
+/// The multiplier that turns a byte offset among `block_size`-byte blocks
+/// into a block index: `(offset * magic) >> 32` (exact for every offset
+/// in a pool; a unit test checks them all).
+#[inline(always)]
+pub(crate) const fn index_magic(block_size: usize) -> u64 {
+    (1u64 << 32).div_ceil(block_size as u64)
+}
+
 impl PoolGeometry {
     /// Lays out a pool of `block_size`-byte blocks aligned to `align`; a
     /// tracked pool also gets one bitmap per generation (and frozen),
@@ -52,14 +67,14 @@ impl PoolGeometry {
         debug_assert!(block_size >= std::mem::size_of::<FreeBlock>());
         debug_assert!(block_size % align == 0);
         let bitmaps = if tracked { GEN_BITMAPS } else { 0 };
-        let first = std::mem::size_of::<Pool>().next_multiple_of(align);
+        let first = first_block_offset(align);
         let capacity = (POOL_SIZE - first) / block_size;
         PoolGeometry {
             block_size: block_size as u32,
             capacity: capacity as u32,
             first_offset: first as u32,
             words: capacity.div_ceil(64) as u32,
-            magic: (1u64 << 32).div_ceil(block_size as u64),
+            magic: index_magic(block_size),
             bitmaps: bitmaps as u32,
         }
     }

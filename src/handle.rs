@@ -350,6 +350,11 @@ impl<T: ?Sized> Gc<T> {
 
     /// Creates a [`Weak`] handle to the object.
     ///
+    /// # Aborts
+    /// If the object already has 33,554,430 `Weak`s (the weak count shares
+    /// its header word with the object's flags), like `Rc` when a count
+    /// overflows.
+    ///
     /// ```
     /// use gengc::Gc;
     /// let a = Gc::new(1);
@@ -574,7 +579,8 @@ macro_rules! coerce_gc {
 }
 
 impl<T: ?Sized> Clone for Gc<T> {
-    /// Adds a strong reference (aborts on count overflow, like `Rc`).
+    /// Adds a strong reference (aborts past 1,073,741,823 strong handles to
+    /// one object, like `Rc` on count overflow).
     ///
     /// ```
     /// use gengc::Gc;

@@ -16,6 +16,10 @@ use std::ptr::NonNull;
 /// even if a finalizer later resurrects the object (as CPython clears weak
 /// references to garbage).
 ///
+/// An object can have up to 33,554,430 `Weak`s; making one more (by
+/// [`Gc::downgrade`] or `clone`) aborts the process, as an overflowing `Rc`
+/// count does.
+///
 /// ```
 /// use gengc::{Gc, Weak};
 /// let strong = Gc::new(5);

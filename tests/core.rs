@@ -694,3 +694,38 @@ fn cycles_alive_at_thread_exit_are_collected() {
     });
     assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), 20);
 }
+
+#[cfg(unix)]
+#[test]
+fn too_many_weaks_abort_instead_of_overflowing_into_the_flags() {
+    // The weak count shares its header word with the death kind and the
+    // flags: one `Weak` past its 25 bits must abort (like an overflowing
+    // `Rc` count), not carry into them. Checked in a child process, which
+    // the abort ends.
+    const CHILD: &str = "GENGC_WEAK_OVERFLOW_CHILD";
+    const MAX_WEAKS: usize = (1 << 25) - 2;
+    if std::env::var_os(CHILD).is_some() {
+        let a = Gc::new(1u8);
+        for _ in 0..MAX_WEAKS {
+            std::mem::forget(Gc::downgrade(&a));
+        }
+        assert_eq!(Gc::weak_count(&a), MAX_WEAKS);
+        assert_eq!(*a, 1);
+        eprintln!("weak count full");
+        std::mem::forget(Gc::downgrade(&a));
+        unreachable!("one Weak too many was made");
+    }
+    use std::os::unix::process::ExitStatusExt;
+    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "too_many_weaks_abort_instead_of_overflowing_into_the_flags",
+            "--nocapture",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .expect("run the child");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("weak count full"), "child: {stderr}");
+    assert_eq!(out.status.signal(), Some(6), "SIGABRT; child: {stderr}");
+}

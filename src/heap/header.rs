@@ -45,7 +45,8 @@ const STRONG_ONE: u32 = 2;
 
 /// Bits of the weak word that hold the count; the rest are flags. More
 /// `Weak`s than this to one object abort the process, like an overflowing
-/// `Rc` count (33,554,431 `Weak`s: 256 MiB of them, all to one object).
+/// `Rc` count (33,554,430 `Weak`s, the strong handles holding the last one:
+/// 256 MiB of `Weak`s, all to one object).
 const WEAK_COUNT_MASK: u32 = (1 << 25) - 1;
 /// Where the [`Death`] kind sits in the weak word (two bits).
 const DEATH_SHIFT: u32 = 25;

@@ -546,3 +546,165 @@ fn random_graphs_with_automatic_collections() {
         assert_eq!((r.used_blocks(), r.large_objects), (0, 0));
     });
 }
+
+/// Reachability from the roots, and what reference counting frees, for a
+/// big graph (adjacency lists; `model` is quadratic).
+fn model_big(n: usize, out: &[Vec<usize>], rooted: &[bool]) -> Expect {
+    let mut reachable = rooted.to_vec();
+    let mut stack: Vec<usize> = (0..n).filter(|&i| rooted[i]).collect();
+    while let Some(x) = stack.pop() {
+        for &b in &out[x] {
+            if !reachable[b] {
+                reachable[b] = true;
+                stack.push(b);
+            }
+        }
+    }
+    let mut indeg = vec![0usize; n];
+    for targets in out {
+        for &b in targets {
+            indeg[b] += 1;
+        }
+    }
+    let mut alive = vec![true; n];
+    let mut work: Vec<usize> = (0..n).filter(|&i| !rooted[i] && indeg[i] == 0).collect();
+    while let Some(x) = work.pop() {
+        if !std::mem::replace(&mut alive[x], false) {
+            continue;
+        }
+        for &b in &out[x] {
+            indeg[b] -= 1;
+            if indeg[b] == 0 && !rooted[b] {
+                work.push(b);
+            }
+        }
+    }
+    Expect {
+        reachable,
+        refcount_freed: alive.iter().map(|&a| !a).collect(),
+    }
+}
+
+/// A node of one sized type, so that every edge has a sized target (the
+/// collector finds a sized target's slot through the set's scratch map;
+/// `dyn` targets go through their pool header).
+#[derive(Trace)]
+struct BigNode {
+    edges: RefCell<Vec<Gc<BigNode>>>,
+    #[gc(skip)]
+    _t: Tally,
+}
+
+/// Random graphs big enough to span well over a hundred pools, so that the
+/// collector finds its scratch arrays through the set's map (see
+/// `collector::scratch_map`; smaller sets read the pool headers), with
+/// edges from every pool to every other. First alone and collected whole,
+/// then a second graph collected young while it points into the first,
+/// which is old (outside the set) and stays alive. Exact drops and counts.
+#[test]
+fn random_graphs_spanning_many_pools() {
+    const N: usize = 40_000;
+    /// `N` nodes numbered from `base`, their edges, and which are rooted.
+    /// Clusters of 50 nodes are scattered over the heap (a random
+    /// permutation): each node has an edge to a random member of its own
+    /// cluster (cycles), and one in four an edge into a random earlier
+    /// cluster (so reachability flows from later clusters to earlier ones).
+    fn build(rng: &mut Rng, base: usize) -> (Vec<Gc<BigNode>>, Vec<Vec<usize>>, Vec<bool>) {
+        let nodes: Vec<Gc<BigNode>> = (0..N)
+            .map(|i| {
+                Gc::new(BigNode {
+                    edges: RefCell::new(Vec::new()),
+                    _t: Tally(base + i),
+                })
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..N).collect();
+        for i in (1..N).rev() {
+            order.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let member = |c: usize, rng: &mut Rng| order[c * 50 + rng.below(50) as usize];
+        let mut out: Vec<Vec<usize>> = vec![Vec::new(); N];
+        for (slot, &node) in order.iter().enumerate() {
+            let c = slot / 50;
+            out[node].push(member(c, rng));
+            if c > 0 && rng.below(4) == 0 {
+                let earlier = rng.below(c as u64) as usize;
+                out[node].push(member(earlier, rng));
+            }
+        }
+        for (a, targets) in out.iter().enumerate() {
+            for &b in targets {
+                nodes[a].edges.borrow_mut().push(nodes[b].clone());
+            }
+        }
+        let rooted: Vec<bool> = (0..N).map(|_| rng.below(500) == 0).collect();
+        (nodes, out, rooted)
+    }
+    /// Drops the non-roots, checks what reference counting freed; returns
+    /// the roots, the model and the number of cyclic garbage nodes.
+    fn release(
+        nodes: Vec<Gc<BigNode>>,
+        out: &[Vec<usize>],
+        rooted: &[bool],
+        base: usize,
+    ) -> (Vec<Gc<BigNode>>, Expect, usize) {
+        let expect = model_big(N, out, rooted);
+        let roots: Vec<_> = nodes
+            .into_iter()
+            .zip(rooted)
+            .filter_map(|(node, &r)| r.then_some(node))
+            .collect();
+        let d = drops();
+        for i in 0..N {
+            assert_eq!(d[base + i], u32::from(expect.refcount_freed[i]), "node {i}");
+        }
+        let garbage = (0..N)
+            .filter(|&i| !expect.reachable[i] && !expect.refcount_freed[i])
+            .count();
+        let reachable = expect.reachable.iter().filter(|&&r| r).count();
+        assert!(
+            garbage > 1_000 && reachable > 1_000,
+            "a case with cycles to collect and a live part: {garbage} garbage, {reachable} reachable"
+        );
+        (roots, expect, garbage)
+    }
+    run(|| {
+        gc::disable();
+        let mut rng = Rng(0x9_9001);
+        DROPS.with(|d| *d.borrow_mut() = vec![0; 2 * N]);
+
+        // One graph, collected whole.
+        let (nodes, out, rooted) = build(&mut rng, 0);
+        let (roots, expect, garbage) = release(nodes, &out, &rooted, 0);
+        assert_eq!(gengc::collect(), garbage);
+        let d = drops();
+        for i in 0..N {
+            assert_eq!(d[i], u32::from(!expect.reachable[i]), "node {i}");
+        }
+        drop(roots);
+        gengc::collect();
+        assert_eq!(gengc::memory_report().used_blocks(), 0);
+
+        // A second graph, young, also pointing into an old one that stays
+        // alive: a young collection frees exactly its own garbage cycles.
+        DROPS.with(|d| d.borrow_mut().iter_mut().for_each(|x| *x = 0));
+        let (old, _, _) = build(&mut rng, 0);
+        gengc::collect();
+        assert_eq!(gc::generation_sizes(), (0, 0, N));
+        let (nodes, out, rooted) = build(&mut rng, N);
+        for (node, target) in nodes.iter().zip(&old) {
+            node.edges.borrow_mut().push(target.clone());
+        }
+        let (roots, expect, garbage) = release(nodes, &out, &rooted, N);
+        assert_eq!(gc::collect_generation(0), garbage);
+        let d = drops();
+        for i in 0..N {
+            assert_eq!(d[i], 0, "old node {i}");
+            assert_eq!(d[N + i], u32::from(!expect.reachable[i]), "young node {i}");
+        }
+        drop((roots, old));
+        gengc::collect();
+        assert!(drops().iter().all(|&x| x == 1));
+        assert_eq!(gengc::memory_report().used_blocks(), 0);
+    });
+}

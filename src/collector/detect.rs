@@ -208,6 +208,8 @@ impl Collector {
                     s.set_large.push(l);
                 });
             }
+            let s = self.scratch();
+            s.lookup = s.map.build(&s.set_pools);
         }
     }
 
@@ -289,10 +291,10 @@ impl Collector {
     /// # Safety
     /// The set must be gathered.
     pub(super) unsafe fn count_internal(&self) {
-        let mut visitor = Visitor::new(Mode::Count);
         // SAFETY: forwarded to the caller; objects in the set are alive and,
         // unless lent, readable through a shared borrow.
         unsafe {
+            let mut visitor = Visitor::for_set(Mode::Count, self.scratch().lookup);
             let mut lent = std::mem::take(&mut self.scratch().lent);
             self.for_each_in_set(|obj, vtable, meta, slot| {
                 let h = obj.header();
@@ -409,7 +411,7 @@ impl Collector {
             if candidates == 0 || roots == 0 {
                 return candidates;
             }
-            let mut visitor = Visitor::new(Mode::Mark);
+            let mut visitor = Visitor::for_set(Mode::Mark, self.scratch().lookup);
             visitor.stack = std::mem::take(&mut self.scratch().stack);
             let mut roots_left = roots;
             // Marks and traces the object of `slot` if it is an untraced

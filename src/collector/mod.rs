@@ -14,6 +14,7 @@
 
 pub mod control;
 mod detect;
+mod scratch_map;
 mod settle;
 mod teardown;
 pub(crate) mod visit;
@@ -86,6 +87,10 @@ pub(crate) struct Scratch {
     lent: Vec<ObjRef>,
     /// The set is generations `0..set_gens`.
     set_gens: usize,
+    /// Where the set's scratch arrays are, for big sets (see
+    /// `scratch_map`), and the lookup the passes copy from it.
+    map: scratch_map::ScratchMap,
+    lookup: scratch_map::ScratchLookup,
 }
 
 impl Collector {
@@ -468,6 +473,8 @@ impl Collector {
             }
             s.stack.clear();
             s.lent.clear();
+            s.lookup = scratch_map::ScratchLookup::NONE;
+            s.map.release();
             s.bump.reset();
             // Keep the scratch of an ordinary collection for the next one,
             // but not the megabytes a collection of a huge heap needed.

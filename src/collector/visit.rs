@@ -1,6 +1,7 @@
 //! The edge visitor behind [`Tracer`](crate::Tracer): what happens to each
 //! `Gc` a value reports, in each phase of a collection.
 
+use super::scratch_map::ScratchLookup;
 use crate::heap::header::GcBox;
 use crate::heap::large::NOT_IN_SET;
 use crate::heap::object::{is_large_live, pooled_sized_index, ObjRef};
@@ -39,6 +40,11 @@ pub(crate) enum Mode {
     Collect,
     /// Note whether any target is tracked (see `collector::settle`).
     Settle,
+    /// `Count`, finding scratch arrays through the set's map (see
+    /// `scratch_map`) instead of the pool headers.
+    CountMapped,
+    /// `Mark`, the same way.
+    MarkMapped,
 }
 
 pub(crate) struct Visitor {
@@ -49,6 +55,8 @@ pub(crate) struct Visitor {
     pub(crate) marked: usize,
     /// `Settle`: a target is tracked.
     pub(crate) tracked_edge: bool,
+    /// `Count` and `Mark`: where the set's scratch arrays are, if mapped.
+    pub(crate) lookup: ScratchLookup,
 }
 
 impl Visitor {
@@ -58,6 +66,21 @@ impl Visitor {
             stack: Vec::new(),
             marked: 0,
             tracked_edge: false,
+            lookup: ScratchLookup::NONE,
+        }
+    }
+
+    /// A `Count` or `Mark` visitor (`mode`) for a set whose scratch arrays
+    /// `lookup` finds: through its map if it has one.
+    pub(crate) fn for_set(mode: Mode, lookup: ScratchLookup) -> Visitor {
+        let mode = match (mode, lookup.is_mapped()) {
+            (Mode::Count, true) => Mode::CountMapped,
+            (Mode::Mark, true) => Mode::MarkMapped,
+            (mode, _) => mode,
+        };
+        Visitor {
+            lookup,
+            ..Visitor::new(mode)
         }
     }
 
@@ -69,32 +92,49 @@ impl Visitor {
         // is not mutably borrowed.
         let obj = ObjRef::new(target.cast(), unsafe { is_large_live(target) });
         match self.mode {
-            Mode::Count => {
-                if let Some(slot) = target_slot(target, obj) {
-                    // SAFETY: the slot belongs to the set being collected.
-                    // It stays above zero unless a Trace impl over-visits
-                    // (reported by `external_refs`); saturating keeps even
-                    // that from wrapping into `NOT_IN_SET`.
-                    unsafe { *slot = (*slot).saturating_sub(1) };
-                }
+            Mode::Count => self.count_edge(target_slot(target, obj)),
+            Mode::CountMapped => {
+                let slot = target_slot_mapped(target, obj, &mut self.lookup);
+                self.count_edge(slot);
             }
-            Mode::Mark => {
-                if let Some(slot) = target_slot(target, obj) {
-                    // SAFETY: as above.
-                    unsafe {
-                        if *slot < REACHABLE {
-                            *slot = REACHABLE;
-                            self.marked += 1;
-                            self.stack.push(obj);
-                        }
-                    }
-                }
+            Mode::Mark => self.mark_edge(obj, target_slot(target, obj)),
+            Mode::MarkMapped => {
+                let slot = target_slot_mapped(target, obj, &mut self.lookup);
+                self.mark_edge(obj, slot);
             }
             Mode::Collect => self.stack.push(obj),
             Mode::Settle => {
                 if !self.tracked_edge {
                     // SAFETY: the target is alive (see above).
                     self.tracked_edge = unsafe { super::settle::is_tracked_target(obj) };
+                }
+            }
+        }
+    }
+
+    /// `Count`: one reference to the target of `slot` (if it is in the
+    /// set) found inside the set.
+    #[inline(always)]
+    fn count_edge(&mut self, slot: Option<*mut u32>) {
+        if let Some(slot) = slot {
+            // SAFETY: the slot belongs to the set being collected. It stays
+            // above zero unless a Trace impl over-visits (reported by
+            // `external_refs`); saturating keeps even that from wrapping
+            // into `NOT_IN_SET`.
+            unsafe { *slot = (*slot).saturating_sub(1) };
+        }
+    }
+
+    /// `Mark`: `obj`, of slot `slot` (if it is in the set), is reachable.
+    #[inline(always)]
+    fn mark_edge(&mut self, obj: ObjRef, slot: Option<*mut u32>) {
+        if let Some(slot) = slot {
+            // SAFETY: as in `count_edge`.
+            unsafe {
+                if *slot < REACHABLE {
+                    *slot = REACHABLE;
+                    self.marked += 1;
+                    self.stack.push(obj);
                 }
             }
         }
@@ -111,7 +151,10 @@ pub(crate) fn gc_refs_slot(obj: ObjRef) -> Option<*mut u32> {
             (*slot != NOT_IN_SET).then_some(slot)
         } else {
             let pool = obj.pool();
-            pool_slot(pool, Pool::index_of(pool, obj.header_ptr().as_ptr().cast()))
+            slot_in(
+                (*pool.as_ptr()).scratch,
+                Pool::index_of(pool, obj.header_ptr().as_ptr().cast()),
+            )
         }
     }
 }
@@ -123,23 +166,44 @@ pub(crate) fn gc_refs_slot(obj: ObjRef) -> Option<*mut u32> {
 #[inline(always)]
 fn target_slot<T: ?Sized>(target: NonNull<GcBox<T>>, obj: ObjRef) -> Option<*mut u32> {
     // SAFETY: as in `Visitor::visit`: the target is alive and not mutably
-    // borrowed.
-    match unsafe { pooled_sized_index(target) } {
-        Some(index) => pool_slot(obj.pool(), index),
-        None => gc_refs_slot(obj),
+    // borrowed, so its pool is live.
+    unsafe {
+        match pooled_sized_index(target) {
+            Some(index) => slot_in((*obj.pool().as_ptr()).scratch, index),
+            None => gc_refs_slot(obj),
+        }
     }
 }
 
-/// The scratch slot of block `index` of `pool`, if it is in the set.
+/// [`target_slot`] with a sized target's scratch array found through the
+/// set's map (see `scratch_map`), not its pool header.
 #[inline(always)]
-fn pool_slot(pool: NonNull<Pool>, index: u32) -> Option<*mut u32> {
-    // SAFETY: the pool header of an allocated block is readable; the
-    // scratch array, when set, has one slot per block of the pool.
+fn target_slot_mapped<T: ?Sized>(
+    target: NonNull<GcBox<T>>,
+    obj: ObjRef,
+    lookup: &mut ScratchLookup,
+) -> Option<*mut u32> {
+    // SAFETY: as for `target_slot`; a mapped visitor's lookup is its set's.
     unsafe {
-        let scratch = (*pool.as_ptr()).scratch;
-        if scratch.is_null() {
-            return None;
+        match pooled_sized_index(target) {
+            Some(index) => slot_in(lookup.scratch_of(obj.pool()), index),
+            None => gc_refs_slot(obj),
         }
+    }
+}
+
+/// The slot of block `index` in a pool's `scratch` array (null: the pool
+/// is not in the set), if that block is in the set.
+///
+/// # Safety
+/// `scratch` must be null or a set pool's array, with a slot for `index`.
+#[inline(always)]
+unsafe fn slot_in(scratch: *mut u32, index: u32) -> Option<*mut u32> {
+    if scratch.is_null() {
+        return None;
+    }
+    // SAFETY: forwarded to the caller.
+    unsafe {
         let slot = scratch.add(index as usize);
         (*slot != NOT_IN_SET).then_some(slot)
     }

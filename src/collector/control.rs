@@ -19,7 +19,6 @@ use crate::any::AnyGc;
 use crate::heap::object::ObjRef;
 use crate::heap::pool::{Pool, FROZEN};
 use crate::heap::with_heap;
-use crate::trace::Tracer;
 use crate::Gc;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -719,11 +718,7 @@ pub fn objects(generation: Option<usize>) -> Vec<AnyGc> {
 pub(crate) unsafe fn trace_targets(obj: ObjRef) -> Vec<ObjRef> {
     let mut visitor = super::visit::Visitor::new(super::visit::Mode::Collect);
     // SAFETY: forwarded to the caller.
-    unsafe {
-        obj.trace(&mut Tracer {
-            visitor: &mut visitor,
-        })
-    };
+    unsafe { obj.trace(&mut visitor) };
     visitor.stack
 }
 

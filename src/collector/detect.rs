@@ -56,7 +56,6 @@ use crate::heap::large::{LargeHeader, NOT_IN_SET};
 use crate::heap::object::ObjRef;
 use crate::heap::pool::{Pool, NOT_LISTED};
 use crate::heap::vtable::VTable;
-use crate::trace::Tracer;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 
@@ -117,13 +116,13 @@ pub(super) unsafe fn trace_reachable(
         // Still lent: reachable but unreadable; the references it holds were
         // never counted, so its targets are roots too.
         if !obj.header().may_be_lent() {
-            (vtable.trace)(obj.header_ptr(), meta, &mut Tracer { visitor });
+            vtable.trace_for(obj.header_ptr(), meta, visitor);
         }
         if visitor.mode != Mode::MarkMapped {
             // A small set (see `scratch_map`) is in the caches already.
             while let Some(o) = visitor.stack.pop() {
                 if !o.header().may_be_lent() {
-                    o.trace(&mut Tracer { visitor });
+                    o.trace(visitor);
                 }
             }
             return;
@@ -151,7 +150,7 @@ pub(super) unsafe fn trace_reachable(
             head = (head + 1) % MARK_QUEUE;
             len -= 1;
             if !o.header().may_be_lent() {
-                o.trace(&mut Tracer { visitor });
+                o.trace(visitor);
             }
         }
     }
@@ -217,9 +216,9 @@ impl Collector {
 
     /// Step 1 for generations `0..=g`: every object of the set gets a slot,
     /// set to `COUNT_BASE`. Only bitmaps are read here; no object memory is
-    /// touched. Each pool's slots are written in one branch-free pass from
-    /// the union of its generation bitmaps (a pool may hold objects of
-    /// several generations of the set).
+    /// touched. Each pool's slots are written 64 at a time from the union
+    /// of its generation bitmaps (a pool may hold objects of several
+    /// generations of the set).
     ///
     /// # Safety
     /// No collection is in progress; runs no user code.
@@ -231,18 +230,26 @@ impl Collector {
             for gen in 0..=g {
                 for &pool in self.pool_list(gen).iter() {
                     self.enter_set_with(pool, |slots| {
-                        let (cap, slots) = (slots.len(), slots.as_mut_ptr());
-                        for w in 0..cap.div_ceil(64) {
+                        for (w, chunk) in slots.chunks_mut(64).enumerate() {
                             let mut word = 0;
                             for gen in 0..=g {
                                 word |= *Pool::gen_bitmap(pool, gen).add(w);
                             }
-                            for b in 0..(cap - w * 64).min(64) {
-                                (*slots.add(w * 64 + b)).write(if word >> b & 1 != 0 {
-                                    COUNT_BASE
-                                } else {
-                                    NOT_IN_SET
-                                });
+                            // Words all of members (full pools) or all of
+                            // non-members are plain fills, which vectorize.
+                            let all = u64::MAX >> (64 - chunk.len());
+                            match word {
+                                0 => chunk.fill(MaybeUninit::new(NOT_IN_SET)),
+                                w if w == all => chunk.fill(MaybeUninit::new(COUNT_BASE)),
+                                _ => {
+                                    for (b, slot) in chunk.iter_mut().enumerate() {
+                                        slot.write(if word >> b & 1 != 0 {
+                                            COUNT_BASE
+                                        } else {
+                                            NOT_IN_SET
+                                        });
+                                    }
+                                }
                             }
                         }
                     });
@@ -342,6 +349,7 @@ impl Collector {
         // unless lent, readable through a shared borrow.
         unsafe {
             let mut visitor = Visitor::for_set(Mode::Count, self.scratch().lookup);
+            let entry = visitor.mode.vtable_index().expect("a counting mode");
             let mut lent = std::mem::take(&mut self.scratch().lent);
             self.for_each_in_set(|obj, vtable, meta, slot| {
                 let h = obj.header();
@@ -358,13 +366,7 @@ impl Collector {
                 if h.may_be_lent() {
                     lent.push(obj);
                 } else {
-                    (vtable.trace)(
-                        obj.header_ptr(),
-                        meta,
-                        &mut Tracer {
-                            visitor: &mut visitor,
-                        },
-                    );
+                    (vtable.trace_in[entry])(obj.header_ptr(), meta, &mut visitor);
                 }
             });
             // A lent object all of whose references were found inside the set
@@ -376,9 +378,7 @@ impl Collector {
                     let fully_internal = external_refs(obj) == 0;
                     if fully_internal {
                         obj.header().end_mut_lend();
-                        obj.trace(&mut Tracer {
-                            visitor: &mut visitor,
-                        });
+                        obj.trace(&mut visitor);
                     }
                     !fully_internal
                 });

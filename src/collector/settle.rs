@@ -95,9 +95,7 @@ impl Collector {
             return false;
         }
         let mut visitor = Visitor::new(Mode::Settle);
-        value.trace(&mut Tracer {
-            visitor: &mut visitor,
-        });
+        value.trace(&mut Tracer::in_mode(&mut visitor, Mode::Settle));
         !visitor.tracked_edge
     }
 }
@@ -126,13 +124,7 @@ unsafe fn settles(
     visitor.tracked_edge = false;
     // SAFETY: the value is alive and not lent; its targets are alive.
     let traced = catch_unwind(AssertUnwindSafe(|| unsafe {
-        (vtable.trace)(
-            obj.header_ptr(),
-            meta,
-            &mut Tracer {
-                visitor: &mut *visitor,
-            },
-        )
+        vtable.trace_for(obj.header_ptr(), meta, visitor)
     }));
     match traced {
         Ok(()) if !visitor.tracked_edge => {

@@ -30,7 +30,6 @@ use crate::any::AnyGc;
 use crate::heap::header::{FLAG_CONDEMNED, FLAG_DROPPED, FLAG_FINALIZED};
 use crate::heap::object::ObjRef;
 use crate::heap::{self, needs_finalize, release_strong_erased};
-use crate::trace::Tracer;
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -164,9 +163,7 @@ impl Collector {
                 for &obj in &garbage {
                     // Our hold is not a reference from outside.
                     add_strong(obj, gc_refs_slot(obj).expect("garbage in set"), 1);
-                    obj.trace(&mut Tracer {
-                        visitor: &mut visitor,
-                    });
+                    obj.trace(&mut visitor);
                 }
                 let mut visitor = Visitor::new(Mode::Mark);
                 for &obj in &garbage {

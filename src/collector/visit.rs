@@ -29,22 +29,50 @@ pub(crate) fn is_reachable(slot: u32) -> bool {
     slot >= REACHABLE
 }
 
+/// What a visit does with each edge. The first [`Mode::IN_VTABLE`] modes,
+/// those of a collection's hot loops, have a trace entry of their own in
+/// every type's `VTable` (see `VTable::trace_in`), indexed by discriminant.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
 pub(crate) enum Mode {
     /// Take one off the slot of every target inside the set (one internal
     /// reference fewer from outside).
-    Count,
-    /// Mark every target inside the set reachable and queue it.
-    Mark,
-    /// Record every target (introspection).
-    Collect,
-    /// Note whether any target is tracked (see `collector::settle`).
-    Settle,
+    Count = 0,
     /// `Count`, finding scratch arrays through the set's map (see
     /// `scratch_map`) instead of the pool headers.
-    CountMapped,
-    /// `Mark`, the same way.
-    MarkMapped,
+    CountMapped = 1,
+    /// Mark every target inside the set reachable and queue it.
+    Mark = 2,
+    /// `Mark`, the same way as `CountMapped`.
+    MarkMapped = 3,
+    /// Record every target (introspection).
+    Collect = 4,
+    /// Note whether any target is tracked (see `collector::settle`).
+    Settle = 5,
+}
+
+impl Mode {
+    /// How many modes have a trace entry of their own in each `VTable`.
+    pub(crate) const IN_VTABLE: usize = 4;
+
+    /// The mode of discriminant `index`, for the per-mode trace entries.
+    pub(crate) const fn from_index(index: u8) -> Mode {
+        match index {
+            0 => Mode::Count,
+            1 => Mode::CountMapped,
+            2 => Mode::Mark,
+            3 => Mode::MarkMapped,
+            4 => Mode::Collect,
+            _ => Mode::Settle,
+        }
+    }
+
+    /// Index of this mode's trace entry in a `VTable`, if it has one.
+    #[inline(always)]
+    pub(crate) fn vtable_index(self) -> Option<usize> {
+        let i = self as usize;
+        (i < Mode::IN_VTABLE).then_some(i)
+    }
 }
 
 pub(crate) struct Visitor {
@@ -84,14 +112,17 @@ impl Visitor {
         }
     }
 
+    /// Visits one edge in `mode`, the visitor's own mode, passed by value
+    /// by the tracer so that it folds to a constant where that is known.
     #[inline(always)]
-    pub(crate) fn visit<T: ?Sized>(&mut self, target: NonNull<GcBox<T>>) {
+    pub(crate) fn visit<T: ?Sized>(&mut self, mode: Mode, target: NonNull<GcBox<T>>) {
+        debug_assert_eq!(mode, self.mode);
         // SAFETY: a traced `Gc` keeps its target alive, and the collector
         // never traces through a `&mut` path (a `RefCell` borrowed mutably is
         // skipped, an object lent by `get_mut` is not read), so the target
         // is not mutably borrowed.
         let obj = ObjRef::new(target.cast(), unsafe { is_large_live(target) });
-        match self.mode {
+        match mode {
             Mode::Count => self.count_edge(target_slot(target, obj)),
             Mode::CountMapped => {
                 let slot = target_slot_mapped(target, obj, &mut self.lookup);

@@ -1,12 +1,12 @@
 //! `ObjRef`: a type-erased reference to an object, for the collector, the
 //! trashcan and introspection, which handle objects of every type at once.
 
+use crate::collector::visit::Visitor;
 use crate::heap::header::{GcBox, Header, FLAG_LARGE};
 use crate::heap::large::LargeHeader;
 use crate::heap::pool::{first_block_offset, index_magic, Pool, POOL_MASK};
 use crate::heap::registry::TypeChain;
 use crate::heap::vtable::VTable;
-use crate::trace::Tracer;
 use std::ptr::NonNull;
 
 /// Whether the box at `ptr` is a large object, from its header flag.
@@ -175,16 +175,16 @@ impl ObjRef {
         }
     }
 
-    /// Traces the object's value.
+    /// Traces the object's value for `visitor` (see `VTable::trace_for`).
     ///
     /// # Safety
     /// The value must be alive and not mutably borrowed.
     #[inline(always)]
-    pub(crate) unsafe fn trace(self, tracer: &mut Tracer<'_>) {
+    pub(crate) unsafe fn trace(self, visitor: &mut Visitor) {
         // SAFETY: forwarded to the caller; the vtable matches the value.
         unsafe {
             let (vt, meta) = self.vtable();
-            (vt.trace)(self.header_ptr(), meta, tracer)
+            vt.trace_for(self.header_ptr(), meta, visitor)
         }
     }
 

@@ -9,7 +9,7 @@ mod indexmap_impls;
 #[cfg(feature = "smallvec")]
 mod smallvec_impls;
 
-use crate::collector::visit::Visitor;
+use crate::collector::visit::{Mode, Visitor};
 use crate::heap::header::GcBox;
 use std::ptr::NonNull;
 
@@ -293,13 +293,31 @@ pub trait Finalize {
 /// # let _ = Gc::new(Pair(Gc::new(1), Gc::new(2)));
 /// ```
 pub struct Tracer<'a> {
-    pub(crate) visitor: &'a mut Visitor,
+    visitor: &'a mut Visitor,
+    /// The visitor's mode, by value: where the tracer is made with a
+    /// constant mode (the per-mode trace entries of `VTable`), the edge
+    /// visits of an inlined `Trace` impl compile to that mode's code alone.
+    mode: Mode,
 }
 
-impl Tracer<'_> {
+impl<'a> Tracer<'a> {
+    /// A tracer reporting to `visitor`, in the visitor's mode.
+    #[inline(always)]
+    pub(crate) fn new(visitor: &'a mut Visitor) -> Tracer<'a> {
+        let mode = visitor.mode;
+        Tracer { visitor, mode }
+    }
+
+    /// A tracer reporting to `visitor`, whose mode must be `mode`.
+    #[inline(always)]
+    pub(crate) fn in_mode(visitor: &'a mut Visitor, mode: Mode) -> Tracer<'a> {
+        debug_assert_eq!(visitor.mode, mode);
+        Tracer { visitor, mode }
+    }
+
     /// Reports one owned `Gc` edge to the collector.
     #[inline(always)]
     pub(crate) fn edge<T: ?Sized>(&mut self, target: NonNull<GcBox<T>>) {
-        self.visitor.visit(target);
+        self.visitor.visit(self.mode, target);
     }
 }

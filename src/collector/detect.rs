@@ -110,26 +110,19 @@ pub(super) unsafe fn trace_reachable(
     meta: usize,
     visitor: &mut Visitor,
 ) {
-    let entry = visitor.mode.vtable_index().expect("a marking mode");
-    // Traces a marked object unless it is still lent: reachable but
-    // unreadable; the references it holds were never counted, so its
-    // targets are roots too.
-    // SAFETY (both closures): objects on the stack are alive members of
-    // the set, marked; the caller vouches for `obj`, `vtable` and `meta`.
-    let trace = |o: ObjRef, vtable: &VTable, meta: usize, visitor: &mut Visitor| unsafe {
-        if !o.header().may_be_lent() {
-            (vtable.trace_in[entry])(o.header_ptr(), meta, visitor);
-        }
-    };
-    let trace_next = |o: ObjRef, visitor: &mut Visitor| unsafe {
-        let (vtable, meta) = o.vtable();
-        trace(o, vtable, meta, visitor);
-    };
-    trace(obj, vtable, meta, visitor);
-    if visitor.mode != Mode::MarkMapped {
+    let mode = visitor.mode();
+    debug_assert!(matches!(mode, Mode::Mark | Mode::MarkMapped));
+    let entry = mode.vtable_index().expect("a marking mode");
+    // SAFETY (every `trace_marked` below): `entry` is the visitor's own
+    // mode's; `obj` comes with its own vtable and metadata from the caller,
+    // and an object popped from the stack is an alive member of the set,
+    // marked, whose vtable and metadata `ObjRef::vtable` reads.
+    unsafe { trace_marked(obj, vtable, meta, entry, visitor) };
+    if mode != Mode::MarkMapped {
         // A small set (see `scratch_map`) is in the caches already.
         while let Some(o) = visitor.stack.pop() {
-            trace_next(o, visitor);
+            // SAFETY: see above.
+            unsafe { trace_popped(o, entry, visitor) };
         }
         return;
     }
@@ -146,7 +139,8 @@ pub(super) unsafe fn trace_reachable(
     loop {
         if len == 0 && visitor.stack.len() == 1 {
             let o = visitor.stack.pop().expect("one object stacked");
-            trace_next(o, visitor);
+            // SAFETY: see above.
+            unsafe { trace_popped(o, entry, visitor) };
             continue;
         }
         while len < MARK_QUEUE {
@@ -161,7 +155,47 @@ pub(super) unsafe fn trace_reachable(
         let o = queue[head];
         head = (head + 1) % MARK_QUEUE;
         len -= 1;
-        trace_next(o, visitor);
+        // SAFETY: see above.
+        unsafe { trace_popped(o, entry, visitor) };
+    }
+}
+
+/// Traces a marked object for the mark walk, unless it is still lent:
+/// reachable but unreadable; the references it holds were never counted,
+/// so its targets are roots too.
+///
+/// # Safety
+/// `obj` must be alive, in the set and marked, `vtable` and `meta` its own,
+/// and `entry` the vtable index of `visitor`'s mode (a marking one).
+#[inline(always)]
+unsafe fn trace_marked(
+    obj: ObjRef,
+    vtable: &VTable,
+    meta: usize,
+    entry: usize,
+    visitor: &mut Visitor,
+) {
+    debug_assert_eq!(visitor.mode().vtable_index(), Some(entry));
+    // SAFETY: forwarded to the caller; the lent check makes sure no `&mut`
+    // to the value is live, so it can be read.
+    unsafe {
+        if !obj.header().may_be_lent() {
+            (vtable.trace_in[entry])(obj.header_ptr(), meta, visitor);
+        }
+    }
+}
+
+/// [`trace_marked`] for an object taken from the walk's stack or queue,
+/// with its own vtable and metadata.
+///
+/// # Safety
+/// As for [`trace_marked`].
+#[inline(always)]
+unsafe fn trace_popped(obj: ObjRef, entry: usize, visitor: &mut Visitor) {
+    // SAFETY: forwarded to the caller; an alive object's vtable is readable.
+    unsafe {
+        let (vtable, meta) = obj.vtable();
+        trace_marked(obj, vtable, meta, entry, visitor);
     }
 }
 
@@ -233,7 +267,8 @@ impl Collector {
     /// No collection is in progress; runs no user code.
     pub(super) unsafe fn gather(&self, g: usize) {
         // SAFETY: forwarded to the caller; listed pools are live and
-        // tracked, with one bitmap word per 64 slots.
+        // tracked, with one bitmap word per 64 slots; the closure writes
+        // every slot (each 64-slot chunk in one of three ways).
         unsafe {
             self.scratch().set_gens = g + 1;
             for gen in 0..=g {
@@ -249,7 +284,7 @@ impl Collector {
                             let all = u64::MAX >> (64 - chunk.len());
                             match word {
                                 0 => chunk.fill(MaybeUninit::new(NOT_IN_SET)),
-                                w if w == all => chunk.fill(MaybeUninit::new(COUNT_BASE)),
+                                _ if word == all => chunk.fill(MaybeUninit::new(COUNT_BASE)),
                                 _ => {
                                     for (b, slot) in chunk.iter_mut().enumerate() {
                                         slot.write(if word >> b & 1 != 0 {
@@ -355,10 +390,11 @@ impl Collector {
     /// The set must be gathered.
     pub(super) unsafe fn count_internal(&self) {
         // SAFETY: forwarded to the caller; objects in the set are alive and,
-        // unless lent, readable through a shared borrow.
+        // unless lent, readable through a shared borrow; `entry` is the
+        // vtable index of the visitor's own (counting) mode.
         unsafe {
             let mut visitor = Visitor::for_set(Mode::Count, self.scratch().lookup);
-            let entry = visitor.mode.vtable_index().expect("a counting mode");
+            let entry = visitor.mode().vtable_index().expect("a counting mode");
             let mut lent = std::mem::take(&mut self.scratch().lent);
             self.for_each_in_set(|obj, vtable, meta, slot| {
                 let h = obj.header();

@@ -95,7 +95,8 @@ impl Collector {
             return false;
         }
         let mut visitor = Visitor::new(Mode::Settle);
-        value.trace(&mut Tracer::in_mode(&mut visitor, Mode::Settle));
+        // SAFETY: the visitor was just made in `Mode::Settle`.
+        value.trace(&mut unsafe { Tracer::in_mode(&mut visitor, Mode::Settle) });
         !visitor.tracked_edge
     }
 }

@@ -55,19 +55,25 @@ impl Mode {
     /// How many modes have a trace entry of their own in each `VTable`.
     pub(crate) const IN_VTABLE: usize = 4;
 
-    /// The mode of discriminant `index`, for the per-mode trace entries.
+    /// The mode of discriminant `index`, one with a trace entry of its own
+    /// (evaluated at compile time by those entries: a bad index fails to
+    /// compile).
     pub(crate) const fn from_index(index: u8) -> Mode {
         match index {
             0 => Mode::Count,
             1 => Mode::CountMapped,
             2 => Mode::Mark,
             3 => Mode::MarkMapped,
-            4 => Mode::Collect,
-            _ => Mode::Settle,
+            _ => panic!("gengc: no trace entry for this mode index"),
         }
     }
 
     /// Index of this mode's trace entry in a `VTable`, if it has one.
+    ///
+    /// ```text
+    /// Mode::from_index(i).vtable_index() == Some(i) for every i < IN_VTABLE
+    /// ```
+    /// (checked at compile time below).
     #[inline(always)]
     pub(crate) fn vtable_index(self) -> Option<usize> {
         let i = self as usize;
@@ -75,8 +81,19 @@ impl Mode {
     }
 }
 
+// The trace entries are indexed by discriminant: `from_index` must invert it.
+const _: () = {
+    let mut i = 0;
+    while i < Mode::IN_VTABLE {
+        assert!(Mode::from_index(i as u8) as usize == i);
+        i += 1;
+    }
+};
+
 pub(crate) struct Visitor {
-    pub(crate) mode: Mode,
+    /// Set when the visitor is made, never changed: the per-mode trace
+    /// entries rely on it (see `Tracer::in_mode`).
+    mode: Mode,
     /// Objects queued by `Mark`, or every target seen by `Collect`.
     pub(crate) stack: Vec<ObjRef>,
     /// `Mark`: objects it turned reachable (those not already known so).
@@ -96,6 +113,12 @@ impl Visitor {
             tracked_edge: false,
             lookup: ScratchLookup::NONE,
         }
+    }
+
+    /// The visitor's mode.
+    #[inline(always)]
+    pub(crate) fn mode(&self) -> Mode {
+        self.mode
     }
 
     /// A `Count` or `Mark` visitor (`mode`) for a set whose scratch arrays

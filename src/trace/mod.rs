@@ -304,14 +304,20 @@ impl<'a> Tracer<'a> {
     /// A tracer reporting to `visitor`, in the visitor's mode.
     #[inline(always)]
     pub(crate) fn new(visitor: &'a mut Visitor) -> Tracer<'a> {
-        let mode = visitor.mode;
+        let mode = visitor.mode();
         Tracer { visitor, mode }
     }
 
-    /// A tracer reporting to `visitor`, whose mode must be `mode`.
+    /// A tracer reporting to `visitor`, in `mode` given as a constant.
+    ///
+    /// # Safety
+    /// `mode` must be the visitor's own: its edges are visited in `mode`,
+    /// and a visit in another mode than the visitor was made for reads
+    /// scratch state that is not there (a mapped mode on an unmapped
+    /// visitor) or marks live objects unreachable.
     #[inline(always)]
-    pub(crate) fn in_mode(visitor: &'a mut Visitor, mode: Mode) -> Tracer<'a> {
-        debug_assert_eq!(visitor.mode, mode);
+    pub(crate) unsafe fn in_mode(visitor: &'a mut Visitor, mode: Mode) -> Tracer<'a> {
+        debug_assert_eq!(visitor.mode(), mode);
         Tracer { visitor, mode }
     }
 

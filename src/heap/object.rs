@@ -29,6 +29,29 @@ const fn is_thin<T: ?Sized>() -> bool {
     std::mem::size_of::<*const T>() == std::mem::size_of::<*const u8>()
 }
 
+/// For a sized `T`, the block size and alignment of the box at `ptr` (the
+/// geometry `place_sized` and `Registry::create` give `T`'s pools, or the
+/// size class that decides it is large); `None` for unsized `T`. Both are
+/// compile-time constants then: no memory is read.
+///
+/// # Safety
+/// `ptr` must point to a box whose value is alive and not mutably borrowed
+/// (a shared reference to the box is formed).
+#[inline(always)]
+unsafe fn sized_block<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> Option<(usize, usize)> {
+    if !is_thin::<T>() {
+        return None;
+    }
+    // SAFETY: forwarded to the caller; for sized T these read no memory.
+    let (size, align) = unsafe {
+        (
+            std::mem::size_of_val(ptr.as_ref()),
+            std::mem::align_of_val(ptr.as_ref()),
+        )
+    };
+    Some((size.next_multiple_of(8), align))
+}
+
 /// Whether the *live* box at `ptr` is a large object, without touching its
 /// memory when `T` is sized: the size is a compile-time constant then. The
 /// collector uses this for every edge it follows, where reading the
@@ -37,22 +60,14 @@ const fn is_thin<T: ?Sized>() -> bool {
 /// size.)
 ///
 /// # Safety
-/// `ptr` must point to a box whose value is alive and not mutably borrowed
-/// (a shared reference to the box is formed).
+/// As for [`sized_block`].
 #[inline(always)]
 pub(crate) unsafe fn is_large_live<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> bool {
-    if is_thin::<T>() {
-        // SAFETY: forwarded to the caller; for sized T these read no memory.
-        let (size, align) = unsafe {
-            (
-                std::mem::size_of_val(ptr.as_ref()),
-                std::mem::align_of_val(ptr.as_ref()),
-            )
-        };
-        !crate::heap::large::is_small(size.next_multiple_of(8), align)
-    } else {
+    // SAFETY: forwarded to the caller.
+    match unsafe { sized_block(ptr) } {
+        Some((block_size, align)) => !crate::heap::large::is_small(block_size, align),
         // SAFETY: forwarded to the caller.
-        unsafe { is_large_box(ptr) }
+        None => unsafe { is_large_box(ptr) },
     }
 }
 
@@ -67,21 +82,11 @@ pub(crate) unsafe fn is_large_live<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> bool {
 /// `Gc::from_raw`).
 ///
 /// # Safety
-/// As for [`is_large_live`].
+/// As for [`sized_block`].
 #[inline(always)]
 pub(crate) unsafe fn pooled_sized_index<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> Option<u32> {
-    if !is_thin::<T>() {
-        return None;
-    }
-    // SAFETY: forwarded to the caller; for sized T these read no memory.
-    let (size, align) = unsafe {
-        (
-            std::mem::size_of_val(ptr.as_ref()),
-            std::mem::align_of_val(ptr.as_ref()),
-        )
-    };
-    // The geometry `place_sized` and `Registry::create` give `T`'s pools.
-    let block_size = size.next_multiple_of(8);
+    // SAFETY: forwarded to the caller.
+    let (block_size, align) = unsafe { sized_block(ptr) }?;
     if !crate::heap::large::is_small(block_size, align) {
         return None;
     }

@@ -199,7 +199,12 @@ fn generate(input: &DeriveInput, attrs: &TypeAttrs, variants: &[Variant<'_>]) ->
         const _: () = {
             #[automatically_derived]
             unsafe impl #impl_generics #krate::Trace for #name #ty_generics #where_clause {
-                #[inline]
+                // Always inlined: the collector calls `trace` from one entry
+                // per counting/marking mode, where the tracer's mode is a
+                // constant. Out of line (LLVM's choice for a type with two
+                // cell fields) the body is shared by all modes and every
+                // edge dispatches on the mode again.
+                #[inline(always)]
                 fn trace(&self, #tracer: &mut #krate::Tracer<'_>) {
                     #trace
                 }

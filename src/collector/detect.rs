@@ -398,6 +398,13 @@ impl Collector {
             let mut lent = std::mem::take(&mut self.scratch().lent);
             self.for_each_in_set(|obj, vtable, meta, slot| {
                 let h = obj.header();
+                // Most objects: counted, not lent, traced now (one test of
+                // the strong word for the three questions).
+                if let Some(strong) = h.plain_strong() {
+                    *slot += strong;
+                    (vtable.trace_in[entry])(obj.header_ptr(), meta, &mut visitor);
+                    return;
+                }
                 // A dying object (its value being dropped by user code that
                 // started this collection) is in its generation until its
                 // block is freed: it is no part of the set. Nothing can
@@ -407,12 +414,9 @@ impl Collector {
                     *slot = NOT_IN_SET;
                     return;
                 }
+                // Lent: counted, traced later if it proves unborrowed.
                 add_strong(obj, slot, 0);
-                if h.may_be_lent() {
-                    lent.push(obj);
-                } else {
-                    (vtable.trace_in[entry])(obj.header_ptr(), meta, &mut visitor);
-                }
+                lent.push(obj);
             });
             // A lent object all of whose references were found inside the set
             // cannot have its `&mut` live: trace it after all. Tracing it

@@ -193,6 +193,14 @@ impl Header {
         }
     }
 
+    /// The strong count if it is above zero and no `&mut` is lent: the
+    /// strong word is then positive as an `i32` (see [`STRONG_LENT`]).
+    #[inline(always)]
+    pub(crate) fn plain_strong(&self) -> Option<u32> {
+        let word = self.strong.get();
+        ((word as i32) > 0).then_some(word / STRONG_ONE)
+    }
+
     /// Whether a `&mut` lent by `Gc::get_mut` may still be live.
     #[inline(always)]
     pub(crate) fn may_be_lent(&self) -> bool {

@@ -48,6 +48,7 @@
 //! cloned or downgraded, or leaks. Building cycles through `get_mut` alone
 //! is unusual; cloning a handle into place (the common way) is unaffected.
 
+use super::teardown::hold_and_condemn;
 use super::visit::{
     gc_refs_slot, is_reachable, Mode, Visitor, COUNT_BASE, REACHABLE, ROOT_UNTRACED,
 };
@@ -552,22 +553,25 @@ impl Collector {
 
     /// Step 4 for a collection of generations `0..=g`: survivors move to
     /// generation `dest`; the `garbage` unreachable objects (what `mark`
-    /// returned) leave the generations and are returned. Returns the number
-    /// of survivors. With no garbage, whole bitmap words move without a
-    /// slot being read.
+    /// returned) leave the generations, are held and condemned for the
+    /// teardown (`hold_and_condemn`, its step 1) and go to `unreachable`.
+    /// Returns the number of survivors, and whether a finalizer is due.
+    /// With no garbage, whole bitmap words move without a slot being read.
     ///
     /// # Safety
-    /// `mark` must have run; runs no user code.
+    /// `mark` must have run; runs no user code, and none may run before
+    /// `teardown` takes `unreachable`.
     pub(super) unsafe fn split(
         &self,
         g: usize,
         dest: usize,
         garbage: usize,
         unreachable: &mut Vec<ObjRef>,
-    ) -> usize {
+    ) -> (usize, bool) {
         let all_reachable = garbage == 0;
         unreachable.reserve_exact(garbage);
         let mut survivors_total = 0;
+        let mut finalizers_due = false;
         // SAFETY: forwarded to the caller; set pools are live and tracked.
         unsafe {
             // Every pool of the collected generations is in the set, so their
@@ -600,7 +604,9 @@ impl Collector {
                             if is_reachable(*scratch.add(i as usize)) {
                                 survivors |= 1 << bit;
                             } else {
-                                unreachable.push(ObjRef::new(blocks.block(i).cast(), false));
+                                let obj = ObjRef::new(blocks.block(i).cast(), false);
+                                finalizers_due |= hold_and_condemn(obj);
+                                unreachable.push(obj);
                             }
                         }
                         *bits.add(w) = 0;
@@ -623,12 +629,14 @@ impl Collector {
                         self.large_list(dest).push(l, dest as u8);
                         survivors_total += 1;
                     } else {
-                        unreachable.push(ObjRef::new(LargeHeader::object(l), true));
+                        let obj = ObjRef::new(LargeHeader::object(l), true);
+                        finalizers_due |= hold_and_condemn(obj);
+                        unreachable.push(obj);
                     }
                 }
             }
         }
         debug_assert!(dest < GENERATIONS && g <= OLD);
-        survivors_total
+        (survivors_total, finalizers_due)
     }
 }

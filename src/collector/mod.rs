@@ -568,7 +568,7 @@ impl Collector {
         // SAFETY: no collection is in progress (the flag is ours), and
         // detection runs no user code besides `Trace` impls; a panic from
         // one unwinds through `guard`, which restores the scratch state.
-        let survivors = unsafe {
+        let (survivors, finalizers_due) = unsafe {
             self.gather(g);
             self.settle(panic);
             self.count_internal();
@@ -591,6 +591,6 @@ impl Collector {
             self.long_lived_pending
                 .set(self.long_lived_pending.get() + survivors);
         }
-        self.teardown(unreachable, panic)
+        self.teardown(unreachable, finalizers_due, panic)
     }
 }

@@ -8,7 +8,9 @@
 //!
 //! 1. **Hold** every garbage object (+1 strong) so that nothing a finalizer
 //!    or destructor does can free one of them under us, and mark it
-//!    condemned: `Weak::upgrade` fails from now on.
+//!    condemned: `Weak::upgrade` fails from now on. Detection's last step
+//!    (`split`) does this as it finds each object unreachable, with
+//!    [`hold_and_condemn`], so the garbage is not walked once more for it.
 //! 2. **Finalize**: each object's finalizer runs once (sticky FINALIZED bit),
 //!    while every object of the garbage is still intact.
 //! 3. **Resurrection check**: if any finalizer ran, detection runs again on
@@ -29,6 +31,8 @@ use super::{ClearSetOnUnwind, Collector, OLD};
 use crate::any::AnyGc;
 use crate::heap::header::{FLAG_CONDEMNED, FLAG_DROPPED, FLAG_FINALIZED};
 use crate::heap::object::ObjRef;
+use crate::heap::pool::FreeRun;
+use crate::heap::registry::TypeChain;
 use crate::heap::{self, needs_finalize, release_strong_erased};
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -42,26 +46,37 @@ pub(super) fn catching(slot: &mut Option<Panic>, f: impl FnOnce()) {
     }
 }
 
+/// Step 1 for one garbage object: holds it and condemns it. Returns whether
+/// its finalizer is due (most garbage has none: step 2 is skipped when no
+/// object's is).
+///
+/// # Safety
+/// `obj` must be alive (detection found it with a positive strong count)
+/// and unreachable, and no user code may run before [`Collector::teardown`]
+/// takes it.
+#[inline(always)]
+pub(super) unsafe fn hold_and_condemn(obj: ObjRef) -> bool {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        let h = obj.header();
+        h.inc_strong();
+        h.set_flag(FLAG_CONDEMNED);
+        !h.has_flag(FLAG_FINALIZED) && needs_finalize(obj)
+    }
+}
+
 impl Collector {
-    /// Tears `garbage` down; returns how many objects were freed (or saved
-    /// by `SAVE_ALL`).
-    pub(super) fn teardown(&self, garbage: Vec<ObjRef>, panic: &mut Option<Panic>) -> usize {
+    /// Tears `garbage` down, every object of it held and condemned by
+    /// [`hold_and_condemn`] (`finalizers_due`: some finalizer is due);
+    /// returns how many objects were freed (or saved by `SAVE_ALL`).
+    pub(super) fn teardown(
+        &self,
+        garbage: Vec<ObjRef>,
+        finalizers_due: bool,
+        panic: &mut Option<Panic>,
+    ) -> usize {
         if garbage.is_empty() {
             return 0;
-        }
-        // 1. Hold and condemn (no user code runs in this loop), and note
-        // whether any finalizer is due (most garbage has none: step 2 is
-        // then skipped).
-        let mut finalizers_due = false;
-        for &obj in &garbage {
-            // SAFETY: garbage objects are alive: detection found them with a
-            // positive strong count, and nothing has run since.
-            unsafe {
-                let h = obj.header();
-                h.inc_strong();
-                h.set_flag(FLAG_CONDEMNED);
-                finalizers_due |= !h.has_flag(FLAG_FINALIZED) && needs_finalize(obj);
-            }
         }
         if self
             .debug
@@ -117,19 +132,32 @@ impl Collector {
                 }
             });
         }
-        // 5. Release the holds.
+        // 5. Release the holds. No user code runs here, so the blocks of
+        // each pool (the garbage comes pool by pool) go back in one run.
         let n = garbage.len();
+        let mut run = FreeRun::new();
         for obj in garbage {
             // SAFETY: the value is gone; the hold is ours to release. If a
             // destructor smuggled out a handle (breaking the Trace contract),
             // the count stays above zero and the block lives on; DROPPED
             // stops that handle's last drop from dropping the value again.
+            // A freed block is out of its generation (see `split`).
             unsafe {
                 let h = obj.header();
                 if h.release_strong() && h.dec_weak() == 0 {
-                    heap::free_block(obj);
+                    if obj.is_large() {
+                        heap::free_block(obj);
+                    } else {
+                        run.push(obj.pool(), obj.header_ptr().cast(), |pool, run| {
+                            TypeChain::free_run(pool, run)
+                        });
+                    }
                 }
             }
+        }
+        if let Some(pool) = run.pool() {
+            // SAFETY: as above, for the last run.
+            unsafe { TypeChain::free_run(pool, &mut run) };
         }
         n
     }

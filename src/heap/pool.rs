@@ -31,6 +31,77 @@ struct FreeBlock {
     next: *mut FreeBlock,
 }
 
+/// Blocks of one pool being freed together: linked to each other as they
+/// come, then handed to the pool in one step, with one look at the pool's
+/// header for the whole run (the collector's release of a garbage set,
+/// whose blocks come pool by pool).
+pub(crate) struct FreeRun {
+    pool: Option<NonNull<Pool>>,
+    first: *mut FreeBlock,
+    last: *mut FreeBlock,
+    count: u32,
+}
+
+impl FreeRun {
+    pub(crate) const fn new() -> FreeRun {
+        FreeRun {
+            pool: None,
+            first: std::ptr::null_mut(),
+            last: std::ptr::null_mut(),
+            count: 0,
+        }
+    }
+
+    /// Adds `block` of `pool` to the run. A block of another pool first
+    /// hands the run to `flush`, which returns it to its pool (and must
+    /// update the pool's chain: see `TypeChain::free_run`).
+    ///
+    /// # Safety
+    /// `block` must be an allocated block of `pool` that nothing uses
+    /// anymore, and not already in the run.
+    #[inline(always)]
+    pub(crate) unsafe fn push(
+        &mut self,
+        pool: NonNull<Pool>,
+        block: NonNull<u8>,
+        flush: impl FnOnce(NonNull<Pool>, &mut FreeRun),
+    ) {
+        if self.pool != Some(pool) {
+            if let Some(previous) = self.pool {
+                flush(previous, self);
+            }
+            self.pool = Some(pool);
+        }
+        let b = block.as_ptr().cast::<FreeBlock>();
+        // SAFETY: the block is ours to overwrite (forwarded to the caller).
+        unsafe { (*b).next = self.first };
+        if self.first.is_null() {
+            self.last = b;
+        }
+        self.first = b;
+        self.count += 1;
+    }
+
+    /// The pool of the blocks in the run, if any.
+    pub(crate) fn pool(&self) -> Option<NonNull<Pool>> {
+        self.pool
+    }
+
+    /// Returns the run's blocks to `pool`, its own pool, and empties it.
+    ///
+    /// # Safety
+    /// `pool` must be the run's pool, live.
+    #[inline(always)]
+    pub(crate) unsafe fn return_to(&mut self, pool: NonNull<Pool>) {
+        debug_assert_eq!(self.pool, Some(pool));
+        if self.count > 0 {
+            // SAFETY: the run's blocks are distinct, of `pool`, unused.
+            unsafe { Pool::push_run(pool, self.first, self.last, self.count) };
+        }
+        *self = FreeRun::new();
+    }
+}
+
 /// Geometry shared by every pool of one chain.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct PoolGeometry {
@@ -310,6 +381,29 @@ impl Pool {
             (*b).next = (*p).free;
             (*p).free = b;
             (*p).used -= 1;
+        }
+    }
+
+    /// Returns `count` blocks at once, linked from `first` to `last`
+    /// through their `next` words (see [`FreeRun`]).
+    ///
+    /// # Safety
+    /// The run must hold `count` distinct allocated blocks of `pool` that
+    /// nothing uses anymore, linked by [`FreeRun::push`].
+    #[inline(always)]
+    unsafe fn push_run(
+        pool: NonNull<Pool>,
+        first: *mut FreeBlock,
+        last: *mut FreeBlock,
+        count: u32,
+    ) {
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            let p = pool.as_ptr();
+            debug_assert!((*p).used >= count, "gengc: free of more blocks than in use");
+            (*last).next = (*p).free;
+            (*p).free = first;
+            (*p).used -= count;
         }
     }
 

@@ -12,7 +12,7 @@
 //! costs a miss.
 
 use crate::heap::header::Death;
-use crate::heap::pool::{Pool, PoolGeometry};
+use crate::heap::pool::{FreeRun, Pool, PoolGeometry};
 use crate::heap::vtable::VTable;
 use crate::heap::HeapState;
 use indexmap::IndexMap;
@@ -130,6 +130,25 @@ impl TypeChain {
             Pool::push(pool, block);
             // Checked inline: a pool emptied by a temporary's death is the
             // common case (alloc-drop loops), and it usually stays.
+            if was_full
+                || ((*pool.as_ptr()).used == 0
+                    && (*(*pool.as_ptr()).chain.as_ptr()).partial_count > 1)
+            {
+                TypeChain::pool_changed_state(pool, was_full);
+            }
+        }
+    }
+
+    /// [`free`](Self::free) for a whole run of blocks of one pool (see
+    /// [`FreeRun`]): the pool changes state at most once.
+    ///
+    /// # Safety
+    /// As for `free`, for each block of the run; `pool` is the run's pool.
+    pub(crate) unsafe fn free_run(pool: NonNull<Pool>, run: &mut FreeRun) {
+        // SAFETY: as for `free`.
+        unsafe {
+            let was_full = Pool::is_full(pool);
+            run.return_to(pool);
             if was_full
                 || ((*pool.as_ptr()).used == 0
                     && (*(*pool.as_ptr()).chain.as_ptr()).partial_count > 1)

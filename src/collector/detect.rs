@@ -121,7 +121,7 @@ pub(super) unsafe fn trace_reachable(
     unsafe { trace_marked(obj, vtable, meta, entry, visitor) };
     if mode != Mode::MarkMapped {
         // A small set (see `scratch_map`) is in the caches already.
-        while let Some(o) = visitor.stack.pop() {
+        while let Some(o) = visitor.pop_marked() {
             // SAFETY: see above.
             unsafe { trace_popped(o, entry, visitor) };
         }
@@ -138,14 +138,14 @@ pub(super) unsafe fn trace_reachable(
     let mut queue = [obj; MARK_QUEUE];
     let (mut head, mut len) = (0, 0);
     loop {
-        if len == 0 && visitor.stack.len() == 1 {
-            let o = visitor.stack.pop().expect("one object stacked");
+        if len == 0 && visitor.one_marked() {
+            let o = visitor.pop_marked().expect("one object stacked");
             // SAFETY: see above.
             unsafe { trace_popped(o, entry, visitor) };
             continue;
         }
         while len < MARK_QUEUE {
-            let Some(o) = visitor.stack.pop() else { break };
+            let Some(o) = visitor.pop_marked() else { break };
             prefetch(o.header_ptr().as_ptr().cast());
             queue[(head + len) % MARK_QUEUE] = o;
             len += 1;

@@ -94,8 +94,13 @@ pub(crate) struct Visitor {
     /// Set when the visitor is made, never changed: the per-mode trace
     /// entries rely on it (see `Tracer::in_mode`).
     mode: Mode,
-    /// Objects queued by `Mark`, or every target seen by `Collect`.
+    /// Objects queued by `Mark` (below `top`), or every target seen by
+    /// `Collect`.
     pub(crate) stack: Vec<ObjRef>,
+    /// `Mark`: the object marked last, not yet traced: the top of the
+    /// walk's stack, kept out of the vector so that a chain (each object
+    /// marking one new one) never touches it.
+    top: Option<ObjRef>,
     /// `Mark`: objects it turned reachable (those not already known so).
     pub(crate) marked: usize,
     /// `Settle`: a target is tracked.
@@ -109,6 +114,7 @@ impl Visitor {
         Visitor {
             mode,
             stack: Vec::new(),
+            top: None,
             marked: 0,
             tracked_edge: false,
             lookup: ScratchLookup::NONE,
@@ -166,6 +172,18 @@ impl Visitor {
         }
     }
 
+    /// `Mark`: the next object to trace, the one marked last first.
+    #[inline(always)]
+    pub(crate) fn pop_marked(&mut self) -> Option<ObjRef> {
+        self.top.take().or_else(|| self.stack.pop())
+    }
+
+    /// `Mark`: whether exactly one object waits to be traced.
+    #[inline(always)]
+    pub(crate) fn one_marked(&self) -> bool {
+        self.top.is_some() && self.stack.is_empty()
+    }
+
     /// `Count`: one reference to the target of `slot` (if it is in the
     /// set) found inside the set.
     #[inline(always)]
@@ -188,7 +206,9 @@ impl Visitor {
                 if *slot < REACHABLE {
                     *slot = REACHABLE;
                     self.marked += 1;
-                    self.stack.push(obj);
+                    if let Some(below) = self.top.replace(obj) {
+                        self.stack.push(below);
+                    }
                 }
             }
         }

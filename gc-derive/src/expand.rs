@@ -203,7 +203,10 @@ fn generate(input: &DeriveInput, attrs: &TypeAttrs, variants: &[Variant<'_>]) ->
                 // per counting/marking mode, where the tracer's mode is a
                 // constant. Out of line (LLVM's choice for a type with two
                 // cell fields) the body is shared by all modes and every
-                // edge dispatches on the mode again.
+                // edge dispatches on the mode again. The cost is code size:
+                // each entry holds the whole flattened value's trace (nested
+                // derived fields inline too; recursion through a `Box` or a
+                // `Vec` stays a call).
                 #[inline(always)]
                 fn trace(&self, #tracer: &mut #krate::Tracer<'_>) {
                     #trace

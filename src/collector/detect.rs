@@ -546,6 +546,7 @@ impl Collector {
                 }
             }
             let unreachable = candidates - visitor.marked;
+            debug_assert!(visitor.pop_marked().is_none(), "every walk ran to its end");
             self.scratch().stack = visitor.stack;
             unreachable
         }

@@ -568,6 +568,8 @@ impl Collector {
         // SAFETY: no collection is in progress (the flag is ours), and
         // detection runs no user code besides `Trace` impls; a panic from
         // one unwinds through `guard`, which restores the scratch state.
+        // Split, last, runs none: it holds the garbage for the teardown,
+        // and no user code may run until the teardown takes it.
         let (survivors, finalizers_due) = unsafe {
             self.gather(g);
             self.settle(panic);
@@ -591,6 +593,9 @@ impl Collector {
             self.long_lived_pending
                 .set(self.long_lived_pending.get() + survivors);
         }
-        self.teardown(unreachable, finalizers_due, panic)
+        // SAFETY: split held and condemned every unreachable object (and
+        // took it out of its generation), and reported any finalizer due;
+        // nothing since has run user code.
+        unsafe { self.teardown(unreachable, finalizers_due, panic) }
     }
 }

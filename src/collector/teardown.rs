@@ -29,7 +29,7 @@ use super::detect::{add_strong, external_refs, trace_reachable};
 use super::visit::{gc_refs_slot, is_reachable, Mode, Visitor, COUNT_BASE, REACHABLE};
 use super::{ClearSetOnUnwind, Collector, OLD};
 use crate::any::AnyGc;
-use crate::heap::header::{FLAG_CONDEMNED, FLAG_DROPPED, FLAG_FINALIZED};
+use crate::heap::header::{Death, FLAG_CONDEMNED, FLAG_DROPPED, FLAG_FINALIZED};
 use crate::heap::object::ObjRef;
 use crate::heap::pool::FreeRun;
 use crate::heap::registry::TypeChain;
@@ -48,7 +48,11 @@ pub(super) fn catching(slot: &mut Option<Panic>, f: impl FnOnce()) {
 
 /// Step 1 for one garbage object: holds it and condemns it. Returns whether
 /// its finalizer is due (most garbage has none: step 2 is skipped when no
-/// object's is).
+/// object's is). Runs no user code: whether the type has a finalizer is
+/// read from the header's death kind (`Death::General` exactly when it
+/// has, for every object of a heap; only a heapless large object, never
+/// tracked and so never garbage, is `General` without one), not asked of
+/// the type's `Trace` impl.
 ///
 /// # Safety
 /// `obj` must be alive (detection found it with a positive strong count)
@@ -61,15 +65,20 @@ pub(super) unsafe fn hold_and_condemn(obj: ObjRef) -> bool {
         let h = obj.header();
         h.inc_strong();
         h.set_flag(FLAG_CONDEMNED);
-        !h.has_flag(FLAG_FINALIZED) && needs_finalize(obj)
+        !h.has_flag(FLAG_FINALIZED) && h.death() == Death::General
     }
 }
 
 impl Collector {
-    /// Tears `garbage` down, every object of it held and condemned by
-    /// [`hold_and_condemn`] (`finalizers_due`: some finalizer is due);
-    /// returns how many objects were freed (or saved by `SAVE_ALL`).
-    pub(super) fn teardown(
+    /// Tears `garbage` down; returns how many objects were freed (or saved
+    /// by `SAVE_ALL`).
+    ///
+    /// # Safety
+    /// Every object of `garbage` must be a distinct, untracked object that
+    /// detection found unreachable, held and condemned by
+    /// [`hold_and_condemn`] with no user code run since, and
+    /// `finalizers_due` true if that returned true for any of them.
+    pub(super) unsafe fn teardown(
         &self,
         garbage: Vec<ObjRef>,
         finalizers_due: bool,
@@ -148,9 +157,13 @@ impl Collector {
                     if obj.is_large() {
                         heap::free_block(obj);
                     } else {
-                        run.push(obj.pool(), obj.header_ptr().cast(), |pool, run| {
-                            TypeChain::free_run(pool, run)
-                        });
+                        let pool = obj.pool();
+                        if let Some(previous) = run.pool().filter(|&p| p != pool) {
+                            // The run's blocks are all of `previous`, freed
+                            // above under the same conditions.
+                            TypeChain::free_run(previous, &mut run);
+                        }
+                        run.push(pool, obj.header_ptr().cast());
                     }
                 }
             }

@@ -52,26 +52,19 @@ impl FreeRun {
         }
     }
 
-    /// Adds `block` of `pool` to the run. A block of another pool first
-    /// hands the run to `flush`, which returns it to its pool (and must
-    /// update the pool's chain: see `TypeChain::free_run`).
+    /// Adds `block` of `pool` to the run, which must be empty or of `pool`
+    /// (hand a run to `TypeChain::free_run` before starting another pool's).
     ///
     /// # Safety
     /// `block` must be an allocated block of `pool` that nothing uses
     /// anymore, and not already in the run.
     #[inline(always)]
-    pub(crate) unsafe fn push(
-        &mut self,
-        pool: NonNull<Pool>,
-        block: NonNull<u8>,
-        flush: impl FnOnce(NonNull<Pool>, &mut FreeRun),
-    ) {
-        if self.pool != Some(pool) {
-            if let Some(previous) = self.pool {
-                flush(previous, self);
-            }
-            self.pool = Some(pool);
-        }
+    pub(crate) unsafe fn push(&mut self, pool: NonNull<Pool>, block: NonNull<u8>) {
+        debug_assert!(
+            self.pool.is_none_or(|p| p == pool),
+            "gengc: a free run mixes two pools"
+        );
+        self.pool = Some(pool);
         let b = block.as_ptr().cast::<FreeBlock>();
         // SAFETY: the block is ours to overwrite (forwarded to the caller).
         unsafe { (*b).next = self.first };

@@ -29,11 +29,11 @@ use super::detect::{add_strong, external_refs, trace_reachable};
 use super::visit::{gc_refs_slot, is_reachable, Mode, Visitor, COUNT_BASE, REACHABLE};
 use super::{ClearSetOnUnwind, Collector, OLD};
 use crate::any::AnyGc;
-use crate::heap::header::{Death, FLAG_CONDEMNED, FLAG_DROPPED, FLAG_FINALIZED};
+use crate::heap::header::{Death, Header, FLAG_CONDEMNED, FLAG_DROPPED, FLAG_FINALIZED};
 use crate::heap::object::ObjRef;
 use crate::heap::pool::FreeRun;
 use crate::heap::registry::TypeChain;
-use crate::heap::{self, needs_finalize, release_strong_erased};
+use crate::heap::{self, release_strong_erased};
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -46,13 +46,20 @@ pub(super) fn catching(slot: &mut Option<Panic>, f: impl FnOnce()) {
     }
 }
 
+/// Whether the garbage object of header `h` still has its finalizer to
+/// run. Runs no user code: whether the type has a finalizer is read from
+/// the header's death kind (`Death::General` exactly when it has, for every
+/// object of a heap; only a heapless large object, never tracked and so
+/// never garbage, is `General` without one), not asked of the type's
+/// `Trace` impl. Step 1 and step 2 ask the same question this way.
+#[inline(always)]
+fn finalizer_due(h: &Header) -> bool {
+    !h.has_flag(FLAG_FINALIZED) && h.death() == Death::General
+}
+
 /// Step 1 for one garbage object: holds it and condemns it. Returns whether
 /// its finalizer is due (most garbage has none: step 2 is skipped when no
-/// object's is). Runs no user code: whether the type has a finalizer is
-/// read from the header's death kind (`Death::General` exactly when it
-/// has, for every object of a heap; only a heapless large object, never
-/// tracked and so never garbage, is `General` without one), not asked of
-/// the type's `Trace` impl.
+/// object's is). Runs no user code (see [`finalizer_due`]).
 ///
 /// # Safety
 /// `obj` must be alive (detection found it with a positive strong count)
@@ -65,7 +72,7 @@ pub(super) unsafe fn hold_and_condemn(obj: ObjRef) -> bool {
         let h = obj.header();
         h.inc_strong();
         h.set_flag(FLAG_CONDEMNED);
-        !h.has_flag(FLAG_FINALIZED) && h.death() == Death::General
+        finalizer_due(h)
     }
 }
 
@@ -110,7 +117,7 @@ impl Collector {
                 // SAFETY: held, so alive; the value is intact.
                 unsafe {
                     let h = obj.header();
-                    if !h.has_flag(FLAG_FINALIZED) && needs_finalize(obj) {
+                    if finalizer_due(h) {
                         h.set_flag(FLAG_FINALIZED);
                         finalized_any = true;
                         catching(panic, || obj.finalize());
@@ -158,20 +165,18 @@ impl Collector {
                         heap::free_block(obj);
                     } else {
                         let pool = obj.pool();
-                        if let Some(previous) = run.pool().filter(|&p| p != pool) {
-                            // The run's blocks are all of `previous`, freed
-                            // above under the same conditions.
-                            TypeChain::free_run(previous, &mut run);
+                        if run.pool().is_some_and(|p| p != pool) {
+                            // The run's blocks, all of its own pool, were
+                            // freed above under the same conditions.
+                            TypeChain::free_run(&mut run);
                         }
                         run.push(pool, obj.header_ptr().cast());
                     }
                 }
             }
         }
-        if let Some(pool) = run.pool() {
-            // SAFETY: as above, for the last run.
-            unsafe { TypeChain::free_run(pool, &mut run) };
-        }
+        // SAFETY: as above, for the last run (if any).
+        unsafe { TypeChain::free_run(&mut run) };
         n
     }
 

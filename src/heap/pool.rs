@@ -80,17 +80,17 @@ impl FreeRun {
         self.pool
     }
 
-    /// Returns the run's blocks to `pool`, its own pool, and empties it.
+    /// Returns the run's blocks to their pool, if the run has any, and
+    /// empties it.
     ///
     /// # Safety
-    /// `pool` must be the run's pool, live.
+    /// The run's pool must be live.
     #[inline(always)]
-    pub(crate) unsafe fn return_to(&mut self, pool: NonNull<Pool>) {
-        debug_assert_eq!(self.pool, Some(pool));
-        if self.count > 0 {
-            // SAFETY: the run's blocks are distinct, of `pool`, unused.
-            unsafe { Pool::push_run(pool, self.first, self.last, self.count) };
-        }
+    pub(crate) unsafe fn return_to_pool(&mut self) {
+        let Some(pool) = self.pool else { return };
+        // SAFETY: the run's blocks (at least one: `push` set the pool) are
+        // distinct, of `pool`, unused.
+        unsafe { Pool::push_run(pool, self.first, self.last, self.count) };
         *self = FreeRun::new();
     }
 }

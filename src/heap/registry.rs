@@ -140,15 +140,17 @@ impl TypeChain {
     }
 
     /// [`free`](Self::free) for a whole run of blocks of one pool (see
-    /// [`FreeRun`]): the pool changes state at most once.
+    /// [`FreeRun`]), which is left empty: the pool changes state at most
+    /// once. Nothing to do for an empty run.
     ///
     /// # Safety
-    /// As for `free`, for each block of the run; `pool` is the run's pool.
-    pub(crate) unsafe fn free_run(pool: NonNull<Pool>, run: &mut FreeRun) {
+    /// As for `free`, for each block of the run.
+    pub(crate) unsafe fn free_run(run: &mut FreeRun) {
         // SAFETY: as for `free`.
         unsafe {
+            let Some(pool) = run.pool() else { return };
             let was_full = Pool::is_full(pool);
-            run.return_to(pool);
+            run.return_to_pool();
             if was_full
                 || ((*pool.as_ptr()).used == 0
                     && (*(*pool.as_ptr()).chain.as_ptr()).partial_count > 1)

@@ -19,9 +19,8 @@ pub(crate) struct VTable {
     /// `Mode::vtable_index`), each with its mode a constant: a derived
     /// `Trace` impl inlines into it with no per-edge dispatch on the mode,
     /// and its small field traces (`Option<Gc<T>>`, cells) inline too. The
-    /// collector's count and mark loops call these (full collections of
-    /// 200k objects, instructions per object: all held from outside
-    /// 85 -> 69, a doubly linked list 228 -> 207).
+    /// collector's count and mark loops call these (PERFORMANCE.md, "One
+    /// trace entry per collection mode", has the instruction counts).
     pub(crate) trace_in: [TraceInMode; Mode::IN_VTABLE],
     pub(crate) finalize: unsafe fn(NonNull<Header>, usize),
     pub(crate) drop_value: unsafe fn(NonNull<Header>, usize),

@@ -733,7 +733,8 @@ unsafe fn erase_all(objs: Vec<ObjRef>) -> Vec<AnyGc> {
 }
 
 impl Collector {
-    /// Moves every object of generation `from` into `to`.
+    /// Moves every object of generation `from` into `to` (into the old one
+    /// as suspects: no full collection proved them reachable there).
     ///
     /// # Safety
     /// Runs no user code; no list may be borrowed elsewhere.
@@ -748,6 +749,10 @@ impl Collector {
                 for w in 0..(*pool.as_ptr()).geometry.words as usize {
                     any |= *src.add(w) != 0;
                     *dst.add(w) |= *src.add(w);
+                    if to == super::OLD {
+                        // Not proved reachable by a full collection.
+                        self.note_suspect_word(pool, w, *src.add(w));
+                    }
                     *src.add(w) = 0;
                 }
                 if any {
@@ -756,6 +761,9 @@ impl Collector {
             }
             let mut moved =
                 std::mem::replace(self.large_list(from), crate::heap::large::LargeList::new());
+            if to == super::OLD {
+                moved.for_each(|l| self.note_suspect_large(l, to));
+            }
             self.large_list(to).append(&mut moved, to as u8);
         }
     }

@@ -50,12 +50,12 @@
 
 use super::teardown::hold_and_condemn;
 use super::visit::{
-    gc_refs_slot, is_reachable, Mode, Visitor, COUNT_BASE, REACHABLE, ROOT_UNTRACED,
+    gc_refs_slot, is_reachable, Mode, Visitor, COUNT_BASE, REACHABLE, ROOT_UNTRACED, UNDISCOVERED,
 };
 use super::{Collector, GENERATIONS, OLD};
 use crate::heap::large::{LargeHeader, NOT_IN_SET};
 use crate::heap::object::ObjRef;
-use crate::heap::pool::{Pool, NOT_LISTED};
+use crate::heap::pool::{Pool, NOT_LISTED, SUSPECTS};
 use crate::heap::vtable::VTable;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
@@ -217,6 +217,87 @@ fn prefetch(addr: *const u8) {
     let _ = addr;
 }
 
+/// A full collection started from the suspects counts the old objects they
+/// lead to one by one, as it discovers them, until it has discovered one
+/// in `DISCOVER_SHARE` of those it left out (and at least `DISCOVER_MIN`);
+/// then it counts all the rest in one pass (see
+/// `Collector::count_undiscovered`).
+const DISCOVER_SHARE: usize = 8;
+const DISCOVER_MIN: usize = 1024;
+
+/// Word `w` of a pool's set membership for a collection of generations
+/// `0..gens`: the members, and (in a full collection started from the
+/// suspects, `scoped`) the old objects left undiscovered: those that are
+/// not suspects.
+///
+/// # Safety
+/// `pool` must be a live tracked pool with a word `w` in its bitmaps.
+#[inline(always)]
+unsafe fn set_words(pool: NonNull<Pool>, gens: usize, w: usize, scoped: bool) -> (u64, u64) {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        let word = |gen| *Pool::gen_bitmap(pool, gen).add(w);
+        let mut members = 0;
+        for gen in 0..gens.min(OLD) {
+            members |= word(gen);
+        }
+        if gens <= OLD {
+            return (members, 0);
+        }
+        let old = word(OLD);
+        if !scoped {
+            return (members | old, 0);
+        }
+        let suspects = word(SUSPECTS);
+        (members | old & suspects, old & !suspects)
+    }
+}
+
+/// Step 2 for one object of the set (see [`Collector::count_internal`]).
+///
+/// # Safety
+/// `obj` must be alive and in the set, `vtable` and `meta` its own, `slot`
+/// its scratch slot, and `entry` the vtable index of `visitor`'s mode (a
+/// counting one).
+#[inline(always)]
+unsafe fn count_one<const FULL: bool>(
+    obj: ObjRef,
+    vtable: &VTable,
+    meta: usize,
+    slot: *mut u32,
+    entry: usize,
+    visitor: &mut Visitor,
+    lent: &mut Vec<ObjRef>,
+) {
+    // SAFETY: forwarded to the caller; an object that is not lent can be
+    // read through a shared borrow.
+    unsafe {
+        let h = obj.header();
+        // Most objects: counted, not lent, traced now (one test of the
+        // strong word for the three questions).
+        if let Some(strong) = h.plain_strong() {
+            *slot += strong;
+            if FULL {
+                h.watch();
+            }
+            (vtable.trace_in[entry])(obj.header_ptr(), meta, visitor);
+            return;
+        }
+        // A dying object (its value being dropped by user code that
+        // started this collection) is in its generation until its block
+        // is freed: it is no part of the set. Nothing can reference it
+        // (its count is zero), and what its value still holds looks
+        // referenced from outside, as it is.
+        if h.strong() == 0 {
+            *slot = NOT_IN_SET;
+            return;
+        }
+        // Lent: counted, traced later if it proves unborrowed.
+        add_strong(obj, slot, 0);
+        lent.push(obj);
+    }
+}
+
 impl Collector {
     /// Gives `pool` a scratch `gc_refs` array (all `NOT_IN_SET`) if it has
     /// none, and records it in the set.
@@ -264,32 +345,42 @@ impl Collector {
     /// of its generation bitmaps (a pool may hold objects of several
     /// generations of the set).
     ///
+    /// A full collection (`g == OLD`) starts from the young and middle
+    /// objects and the old suspects; every other old object gets the slot
+    /// `UNDISCOVERED`, and joins the set only if an edge of the set reaches
+    /// it (see `collector::suspects`).
+    ///
     /// # Safety
     /// No collection is in progress; runs no user code.
     pub(super) unsafe fn gather(&self, g: usize) {
         // SAFETY: forwarded to the caller; listed pools are live and
         // tracked, with one bitmap word per 64 slots; the closure writes
-        // every slot (each 64-slot chunk in one of three ways).
+        // every slot (each 64-slot chunk in one of four ways).
         unsafe {
-            self.scratch().set_gens = g + 1;
+            let scoped = g == OLD && self.scoped_full.get();
+            let s = self.scratch();
+            s.set_gens = g + 1;
+            s.scoped = scoped;
+            let mut undiscovered_total = 0;
             for gen in 0..=g {
                 for &pool in self.pool_list(gen).iter() {
                     self.enter_set_with(pool, |slots| {
                         for (w, chunk) in slots.chunks_mut(64).enumerate() {
-                            let mut word = 0;
-                            for gen in 0..=g {
-                                word |= *Pool::gen_bitmap(pool, gen).add(w);
-                            }
+                            let (members, undiscovered) = set_words(pool, g + 1, w, scoped);
+                            undiscovered_total += undiscovered.count_ones() as usize;
                             // Words all of members (full pools) or all of
                             // non-members are plain fills, which vectorize.
                             let all = u64::MAX >> (64 - chunk.len());
-                            match word {
-                                0 => chunk.fill(MaybeUninit::new(NOT_IN_SET)),
-                                _ if word == all => chunk.fill(MaybeUninit::new(COUNT_BASE)),
+                            match (members, undiscovered) {
+                                (0, 0) => chunk.fill(MaybeUninit::new(NOT_IN_SET)),
+                                (m, 0) if m == all => chunk.fill(MaybeUninit::new(COUNT_BASE)),
+                                (0, u) if u == all => chunk.fill(MaybeUninit::new(UNDISCOVERED)),
                                 _ => {
                                     for (b, slot) in chunk.iter_mut().enumerate() {
-                                        slot.write(if word >> b & 1 != 0 {
+                                        slot.write(if members >> b & 1 != 0 {
                                             COUNT_BASE
+                                        } else if undiscovered >> b & 1 != 0 {
+                                            UNDISCOVERED
                                         } else {
                                             NOT_IN_SET
                                         });
@@ -303,11 +394,24 @@ impl Collector {
                 // borrows the scratch state itself.)
                 let s = self.scratch();
                 self.large_list(gen).for_each(|l| {
-                    (*l.as_ptr()).gc_refs = COUNT_BASE;
-                    s.set_large.push(l);
+                    let member = gen < OLD || !scoped || (*l.as_ptr()).suspect;
+                    (*l.as_ptr()).suspect = false;
+                    if member {
+                        (*l.as_ptr()).gc_refs = COUNT_BASE;
+                        s.set_large.push(l);
+                    } else {
+                        (*l.as_ptr()).gc_refs = UNDISCOVERED;
+                        s.undiscovered_large.push(l);
+                    }
                 });
             }
+            // The members first: counting starts from them alone, and
+            // counts the others only once an edge discovers them.
             let s = self.scratch();
+            undiscovered_total += s.undiscovered_large.len();
+            s.discover_budget = (undiscovered_total / DISCOVER_SHARE).max(DISCOVER_MIN);
+            s.large_members = s.set_large.len();
+            s.set_large.append(&mut s.undiscovered_large);
             s.lookup = s.map.build(&s.set_pools);
         }
     }
@@ -351,10 +455,7 @@ impl Collector {
                 let words = (*pool.as_ptr()).geometry.words as usize;
                 let blocks = Pool::block_layout(pool);
                 for w in 0..words {
-                    let mut word = 0;
-                    for gen in 0..gens {
-                        word |= *Pool::gen_bitmap(pool, gen).add(w);
-                    }
+                    let (mut word, _) = set_words(pool, gens, w, s.scoped);
                     while word != 0 {
                         let i = (w * 64) as u32 + word.trailing_zeros();
                         word &= word - 1;
@@ -363,7 +464,7 @@ impl Collector {
                     }
                 }
             }
-            for &l in &s.set_large {
+            for &l in &s.set_large[..s.large_members] {
                 let slot = std::ptr::addr_of_mut!((*l.as_ptr()).gc_refs);
                 let vtable = (*l.as_ptr()).vtable;
                 // A settled large object has left its generation
@@ -387,42 +488,43 @@ impl Collector {
     /// count is read here, while its memory is being read for the trace
     /// anyway, so step 3 can classify the set from the scratch slots alone.
     ///
+    /// In a full collection (`FULL`), an undiscovered old object an edge
+    /// reaches joins the set and is counted in its turn; every object
+    /// counted becomes watched (see `collector::suspects`). Returns whether
+    /// every edge of the set was counted: false if some object stayed lent,
+    /// or a `RefCell` was borrowed mutably.
+    ///
     /// # Safety
     /// The set must be gathered.
-    pub(super) unsafe fn count_internal(&self) {
+    pub(super) unsafe fn count_internal<const FULL: bool>(&self) -> bool {
         // SAFETY: forwarded to the caller; objects in the set are alive and,
         // unless lent, readable through a shared borrow; `entry` is the
-        // vtable index of the visitor's own (counting) mode.
+        // vtable index of the visitor's own (counting) mode; a discovered
+        // object is alive (an edge of the set reaches it) and has a slot.
         unsafe {
-            let mut visitor = Visitor::for_set(Mode::Count, self.scratch().lookup);
+            let mode = if FULL { Mode::CountFull } else { Mode::Count };
+            let mut visitor = Visitor::for_set(mode, self.scratch().lookup);
+            visitor.stack = std::mem::take(&mut self.scratch().stack);
             let entry = visitor.mode().vtable_index().expect("a counting mode");
             let mut lent = std::mem::take(&mut self.scratch().lent);
             self.for_each_in_set(|obj, vtable, meta, slot| {
-                let h = obj.header();
-                // Most objects: counted, not lent, traced now (one test of
-                // the strong word for the three questions).
-                if let Some(strong) = h.plain_strong() {
-                    *slot += strong;
-                    (vtable.trace_in[entry])(obj.header_ptr(), meta, &mut visitor);
-                    return;
-                }
-                // A dying object (its value being dropped by user code that
-                // started this collection) is in its generation until its
-                // block is freed: it is no part of the set. Nothing can
-                // reference it (its count is zero), and what its value
-                // still holds looks referenced from outside, as it is.
-                if h.strong() == 0 {
-                    *slot = NOT_IN_SET;
-                    return;
-                }
-                // Lent: counted, traced later if it proves unborrowed.
-                add_strong(obj, slot, 0);
-                lent.push(obj);
+                count_one::<FULL>(obj, vtable, meta, slot, entry, &mut visitor, &mut lent);
             });
-            // A lent object all of whose references were found inside the set
-            // cannot have its `&mut` live: trace it after all. Tracing it
-            // may complete the count of another lent object: repeat.
+            let (mut skipped, mut swept) = (false, false);
             loop {
+                while let Some(obj) = visitor.stack.pop() {
+                    let (vtable, meta) = obj.vtable();
+                    let slot = gc_refs_slot(obj).expect("a discovered object has a slot");
+                    count_one::<FULL>(obj, vtable, meta, slot, entry, &mut visitor, &mut lent);
+                    if FULL && !swept && visitor.discovered >= self.scratch().discover_budget {
+                        swept = true;
+                        skipped = self.count_undiscovered(&mut lent);
+                    }
+                }
+                // A lent object all of whose references were found inside
+                // the set cannot have its `&mut` live: trace it after all.
+                // Tracing it may complete the count of another lent object
+                // (or discover objects): repeat.
                 let before = lent.len();
                 lent.retain(|&obj| {
                     let fully_internal = external_refs(obj) == 0;
@@ -432,11 +534,92 @@ impl Collector {
                     }
                     !fully_internal
                 });
-                if lent.len() == before {
+                if lent.len() == before && visitor.stack.is_empty() {
                     break;
                 }
             }
+            let every_edge = lent.is_empty() && !visitor.skipped && !skipped;
+            lent.clear();
             self.scratch().lent = lent;
+            self.scratch().stack = visitor.stack;
+            every_edge
+        }
+    }
+
+    /// A full collection whose suspects lead to much of the old generation
+    /// (`discover_budget` objects discovered): every old object still
+    /// undiscovered joins the set and is counted now, pool by pool, which
+    /// costs less per object than discovering it edge by edge (a list or
+    /// a ring whose head is a suspect, a structure built from old objects).
+    /// The next full collection then starts with the whole old generation
+    /// in its set. Returns whether a `RefCell` was skipped.
+    ///
+    /// # Safety
+    /// As for `count_internal`, during a full collection's count; runs no
+    /// user code but `Trace` impls.
+    unsafe fn count_undiscovered(&self, lent: &mut Vec<ObjRef>) -> bool {
+        self.scoped_full.set(false);
+        // SAFETY: forwarded to the caller; set pools are live and tracked,
+        // their scratch arrays have a slot per block, and every object of
+        // their old bitmaps is alive. The suspect bitmaps have been read
+        // (by `gather` and the first counting pass): they now mark what
+        // this pass counts (`clear_suspects` runs after counting).
+        unsafe {
+            self.clear_suspects();
+            let s = self.scratch();
+            for &pool in &s.set_pools {
+                let scratch = (*pool.as_ptr()).scratch;
+                let old = Pool::gen_bitmap(pool, OLD);
+                for w in 0..(*pool.as_ptr()).geometry.words as usize {
+                    let mut bits = *old.add(w);
+                    let mut joined = 0;
+                    while bits != 0 {
+                        let b = bits.trailing_zeros();
+                        bits &= bits - 1;
+                        let slot = scratch.add(w * 64 + b as usize);
+                        if *slot == UNDISCOVERED {
+                            *slot = COUNT_BASE;
+                            joined |= 1 << b;
+                        }
+                    }
+                    self.note_suspect_word(pool, w, joined);
+                }
+            }
+            for &l in &s.set_large[s.large_members..] {
+                if (*l.as_ptr()).gc_refs == UNDISCOVERED {
+                    (*l.as_ptr()).gc_refs = COUNT_BASE;
+                    (*l.as_ptr()).suspect = true;
+                }
+            }
+            // Nothing is undiscovered any more: plain counting.
+            let mut visitor = Visitor::for_set(Mode::Count, s.lookup);
+            let entry = visitor.mode().vtable_index().expect("a counting mode");
+            for &pool in &s.set_pools {
+                let scratch = (*pool.as_ptr()).scratch;
+                let vtable = (*pool.as_ptr()).vtable;
+                let blocks = Pool::block_layout(pool);
+                let joined = Pool::gen_bitmap(pool, SUSPECTS);
+                for w in 0..(*pool.as_ptr()).geometry.words as usize {
+                    let mut bits = *joined.add(w);
+                    while bits != 0 {
+                        let i = (w * 64) as u32 + bits.trailing_zeros();
+                        bits &= bits - 1;
+                        let obj = ObjRef::new(blocks.block(i).cast(), false);
+                        let slot = scratch.add(i as usize);
+                        count_one::<true>(obj, vtable, 0, slot, entry, &mut visitor, lent);
+                    }
+                }
+            }
+            for &l in &s.set_large[s.large_members..] {
+                if std::mem::replace(&mut (*l.as_ptr()).suspect, false) {
+                    let obj = ObjRef::new(LargeHeader::object(l), true);
+                    let slot = std::ptr::addr_of_mut!((*l.as_ptr()).gc_refs);
+                    let (vtable, meta) = ((*l.as_ptr()).vtable, (*l.as_ptr()).meta);
+                    count_one::<true>(obj, vtable, meta, slot, entry, &mut visitor, lent);
+                }
+            }
+            debug_assert!(visitor.stack.is_empty(), "nothing left to discover");
+            visitor.skipped
         }
     }
 
@@ -553,9 +736,10 @@ impl Collector {
     }
 
     /// Step 4 for a collection of generations `0..=g`: survivors move to
-    /// generation `dest`; the `garbage` unreachable objects (what `mark`
-    /// returned) leave the generations, are held and condemned for the
-    /// teardown (`hold_and_condemn`, its step 1) and go to `unreachable`.
+    /// generation `dest` (as suspects if `suspects` and `dest` is the old
+    /// one); the `garbage` unreachable objects (what `mark` returned) leave
+    /// the generations, are held and condemned for the teardown
+    /// (`hold_and_condemn`, its step 1) and go to `unreachable`.
     /// Returns the number of survivors, and whether a finalizer is due.
     /// With no garbage, whole bitmap words move without a slot being read.
     ///
@@ -567,9 +751,11 @@ impl Collector {
         g: usize,
         dest: usize,
         garbage: usize,
+        suspects: bool,
         unreachable: &mut Vec<ObjRef>,
     ) -> (usize, bool) {
         let all_reachable = garbage == 0;
+        let suspects = suspects && dest == OLD;
         unreachable.reserve_exact(garbage);
         let mut survivors_total = 0;
         let mut finalizers_due = false;
@@ -612,6 +798,9 @@ impl Collector {
                         }
                         *bits.add(w) = 0;
                         *dest_bits.add(w) |= survivors;
+                        if suspects {
+                            self.note_suspect_word(pool, w, survivors);
+                        }
                         let n = survivors.count_ones() as usize;
                         pool_survivors += n;
                     }
@@ -628,6 +817,9 @@ impl Collector {
                     self.large_list(gen).remove(l);
                     if is_reachable((*l.as_ptr()).gc_refs) {
                         self.large_list(dest).push(l, dest as u8);
+                        if suspects {
+                            self.note_suspect_large(l, dest);
+                        }
                         survivors_total += 1;
                     } else {
                         let obj = ObjRef::new(LargeHeader::object(l), true);

@@ -9,6 +9,7 @@
 //!   counts that trigger collections, and the statistics.
 //! - [`detect`]: finding the unreachable objects of a set (`gc_refs`).
 //! - [`settle`]: untracking objects that can never be part of a cycle.
+//! - [`suspects`]: which old objects a full collection starts from.
 //! - [`teardown`]: finalizers, resurrection, and freeing the garbage.
 //! - [`control`]: the public API, `gengc::gc`.
 
@@ -16,13 +17,14 @@ pub mod control;
 mod detect;
 mod scratch_map;
 mod settle;
+mod suspects;
 mod teardown;
 pub(crate) mod visit;
 
 use crate::any::AnyGc;
 use crate::heap::large::{LargeHeader, LargeList, NOT_IN_SET};
 use crate::heap::object::ObjRef;
-use crate::heap::pool::{set_bit, test_bit, Pool, GEN_BITMAPS, NOT_LISTED};
+use crate::heap::pool::{set_bit, test_bit, Pool, GEN_BITMAPS, NOT_LISTED, POOL_BITMAPS};
 use control::{CallbackPhase, CollectionInfo, GenerationStats};
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::ptr::NonNull;
@@ -46,8 +48,9 @@ pub(crate) type Callback = Rc<RefCell<dyn FnMut(CallbackPhase, &CollectionInfo)>
 pub(crate) struct Collector {
     /// `pools[g]`: the pools holding at least one object of generation `g`
     /// (it may list pools whose last such object died since; collections
-    /// prune them). Index 3 is the frozen set.
-    pools: [UnsafeCell<Vec<NonNull<Pool>>>; GEN_BITMAPS],
+    /// prune them). Index 3 is the frozen set, index 4 (`SUSPECTS`) the
+    /// pools with suspects (see `suspects`).
+    pools: [UnsafeCell<Vec<NonNull<Pool>>>; POOL_BITMAPS],
     /// Large tracked objects, one list per generation (and frozen).
     large: [UnsafeCell<LargeList>; GEN_BITMAPS],
     /// CPython's counts: `count[0]` = tracked allocations minus deallocations
@@ -60,6 +63,10 @@ pub(crate) struct Collector {
     trigger_at: Cell<usize>,
     enabled: Cell<bool>,
     collecting: Cell<bool>,
+    /// The next full collection starts from the suspects (see `suspects`);
+    /// false after one that ended up counting most of the old generation
+    /// anyway, for one collection.
+    scoped_full: Cell<bool>,
     /// The 25 % rule: a full collection waits until the objects promoted to
     /// the old generation since the last one (`pending`) exceed a quarter of
     /// what that one left (`total`), keeping big builds linear.
@@ -82,7 +89,18 @@ pub(crate) struct Scratch {
     /// Per-pool `gc_refs` arrays; reset after each collection.
     bump: bumpalo::Bump,
     set_pools: Vec<NonNull<Pool>>,
+    /// The set's large objects: its members at `gather` (the first
+    /// `large_members`), then, in a full collection, the old ones left
+    /// undiscovered there (members once an edge discovers them).
     set_large: Vec<NonNull<LargeHeader>>,
+    large_members: usize,
+    undiscovered_large: Vec<NonNull<LargeHeader>>,
+    /// The set is a full collection's, started from the suspects (see
+    /// `suspects`), not from the whole old generation.
+    scoped: bool,
+    /// How many old objects counting may discover one by one before it
+    /// counts all the rest (see `detect::DISCOVER_SHARE`).
+    discover_budget: usize,
     stack: Vec<ObjRef>,
     lent: Vec<ObjRef>,
     /// The set is generations `0..set_gens`.
@@ -103,6 +121,7 @@ impl Collector {
             trigger_at: Cell::new(2000),
             enabled: Cell::new(true),
             collecting: Cell::new(false),
+            scoped_full: Cell::new(true),
             long_lived_total: Cell::new(0),
             long_lived_pending: Cell::new(0),
             stats: Default::default(),
@@ -180,7 +199,7 @@ impl Collector {
     /// # Safety
     /// As for `list_pool`.
     pub(crate) unsafe fn forget_pool(&self, pool: NonNull<Pool>) {
-        for g in 0..GEN_BITMAPS {
+        for g in 0..POOL_BITMAPS {
             // SAFETY: forwarded to the caller.
             unsafe { self.unlist_pool(g, pool) };
         }
@@ -271,7 +290,7 @@ impl Collector {
     }
 
     /// Puts an object that is back from the dead (resurrected, or kept by
-    /// `SAVE_ALL`) into generation `g`.
+    /// `SAVE_ALL`) into generation `g`; in the old one, as a suspect.
     ///
     /// # Safety
     /// The object must be live, tracked-typed and currently untracked.
@@ -280,13 +299,15 @@ impl Collector {
         unsafe {
             if obj.is_large() {
                 self.large_list(g).push(obj.large(), g as u8);
+                self.note_suspect_large(obj.large(), g);
             } else {
                 let pool = obj.pool();
-                set_bit(
-                    Pool::gen_bitmap(pool, g),
-                    Pool::index_of(pool, obj.header_ptr().as_ptr().cast()),
-                );
+                let index = Pool::index_of(pool, obj.header_ptr().as_ptr().cast());
+                set_bit(Pool::gen_bitmap(pool, g), index);
                 self.list_pool(g, pool);
+                if g == OLD {
+                    self.note_suspect_pooled(pool, index);
+                }
             }
         }
     }
@@ -471,6 +492,7 @@ impl Collector {
             for large in s.set_large.drain(..) {
                 (*large.as_ptr()).gc_refs = NOT_IN_SET;
             }
+            s.large_members = 0;
             s.stack.clear();
             s.lent.clear();
             s.lookup = scratch_map::ScratchLookup::NONE;
@@ -573,9 +595,24 @@ impl Collector {
         let (survivors, finalizers_due) = unsafe {
             self.gather(g);
             self.settle(panic);
-            self.count_internal();
+            // What survives a full collection is proved reachable unless
+            // some edge went uncounted; survivors entering the old
+            // generation from a younger collection are suspects (see
+            // `suspects`).
+            let proved = if g == OLD {
+                let scoped = self.scratch().scoped;
+                let every_edge = self.count_internal::<true>();
+                if !scoped {
+                    self.scoped_full.set(true);
+                }
+                self.clear_suspects();
+                every_edge
+            } else {
+                self.count_internal::<false>();
+                false
+            };
             let garbage = self.mark();
-            self.split(g, dest, garbage, &mut unreachable)
+            self.split(g, dest, garbage, !proved, &mut unreachable)
         };
         guard.armed = false;
         // SAFETY: nothing was freed, so the set is alive.

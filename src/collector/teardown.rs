@@ -70,7 +70,9 @@ pub(super) unsafe fn hold_and_condemn(obj: ObjRef) -> bool {
     // SAFETY: forwarded to the caller.
     unsafe {
         let h = obj.header();
-        h.inc_strong();
+        // Unwatched: the drops of the garbage's edges to each other need no
+        // note.
+        h.hold();
         h.set_flag(FLAG_CONDEMNED);
         finalizer_due(h)
     }
@@ -160,7 +162,7 @@ impl Collector {
             // A freed block is out of its generation (see `split`).
             unsafe {
                 let h = obj.header();
-                if h.release_strong() && h.dec_weak() == 0 {
+                if h.release_strong() && h.confirm_death() && h.dec_weak() == 0 {
                     if obj.is_large() {
                         heap::free_block(obj);
                     } else {

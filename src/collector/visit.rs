@@ -23,6 +23,14 @@ pub(crate) const COUNT_BASE: u32 = 1 << 30;
 /// has not traced yet (reachable, like [`REACHABLE`]: test with `>=`).
 pub(crate) const ROOT_UNTRACED: u32 = REACHABLE | 1;
 
+/// The slot of an old object a full collection has not reached yet: it
+/// joins the set when an edge of the set reaches it (see
+/// `collector::suspects`). Until then it counts as reachable and outside
+/// the set (`is_reachable`, never a root or a candidate), so an object no
+/// edge reaches is left alone. Just below `NOT_IN_SET`, so that counting an
+/// edge tells the three cases apart with one comparison on its hot path.
+pub(crate) const UNDISCOVERED: u32 = NOT_IN_SET - 1;
+
 /// Whether a slot value says "reachable" (traced or not).
 #[inline(always)]
 pub(crate) fn is_reachable(slot: u32) -> bool {
@@ -45,15 +53,21 @@ pub(crate) enum Mode {
     Mark = 2,
     /// `Mark`, the same way as `CountMapped`.
     MarkMapped = 3,
+    /// `Count` in a full collection: an undiscovered old target also joins
+    /// the set (see `collector::suspects`). A mode of its own, so that the
+    /// younger collections' counting has no discovery path to carry.
+    CountFull = 4,
+    /// `CountFull`, the same way as `CountMapped`.
+    CountFullMapped = 5,
     /// Record every target (introspection).
-    Collect = 4,
+    Collect = 6,
     /// Note whether any target is tracked (see `collector::settle`).
-    Settle = 5,
+    Settle = 7,
 }
 
 impl Mode {
     /// How many modes have a trace entry of their own in each `VTable`.
-    pub(crate) const IN_VTABLE: usize = 4;
+    pub(crate) const IN_VTABLE: usize = 6;
 
     /// The mode of discriminant `index`, one with a trace entry of its own
     /// (evaluated at compile time by those entries: a bad index fails to
@@ -64,6 +78,8 @@ impl Mode {
             1 => Mode::CountMapped,
             2 => Mode::Mark,
             3 => Mode::MarkMapped,
+            4 => Mode::CountFull,
+            5 => Mode::CountFullMapped,
             _ => panic!("gengc: no trace entry for this mode index"),
         }
     }
@@ -103,8 +119,14 @@ pub(crate) struct Visitor {
     top: Option<ObjRef>,
     /// `Mark`: objects it turned reachable (those not already known so).
     pub(crate) marked: usize,
+    /// `CountFull`: old objects it brought into the set.
+    pub(crate) discovered: usize,
     /// `Settle`: a target is tracked.
     pub(crate) tracked_edge: bool,
+    /// A `Trace` impl left out edges it could not read this time (a
+    /// `RefCell` borrowed mutably): the set's survivors are not all proved
+    /// reachable (see `collector::suspects`).
+    pub(crate) skipped: bool,
     /// `Count` and `Mark`: where the set's scratch arrays are, if mapped.
     pub(crate) lookup: ScratchLookup,
 }
@@ -116,7 +138,9 @@ impl Visitor {
             stack: Vec::new(),
             top: None,
             marked: 0,
+            discovered: 0,
             tracked_edge: false,
+            skipped: false,
             lookup: ScratchLookup::NONE,
         }
     }
@@ -132,6 +156,7 @@ impl Visitor {
     pub(crate) fn for_set(mode: Mode, lookup: ScratchLookup) -> Visitor {
         let mode = match (mode, lookup.is_mapped()) {
             (Mode::Count, true) => Mode::CountMapped,
+            (Mode::CountFull, true) => Mode::CountFullMapped,
             (Mode::Mark, true) => Mode::MarkMapped,
             (mode, _) => mode,
         };
@@ -152,10 +177,12 @@ impl Visitor {
         // is not mutably borrowed.
         let obj = ObjRef::new(target.cast(), unsafe { is_large_live(target) });
         match mode {
-            Mode::Count => self.count_edge(target_slot(target, obj)),
-            Mode::CountMapped => {
+            Mode::Count => count_edge(target_slot(target, obj)),
+            Mode::CountMapped => count_edge(target_slot_mapped(target, obj, &mut self.lookup)),
+            Mode::CountFull => self.count_edge_full(obj, target_slot(target, obj)),
+            Mode::CountFullMapped => {
                 let slot = target_slot_mapped(target, obj, &mut self.lookup);
-                self.count_edge(slot);
+                self.count_edge_full(obj, slot);
             }
             Mode::Mark => self.mark_edge(obj, target_slot(target, obj)),
             Mode::MarkMapped => {
@@ -184,24 +211,42 @@ impl Visitor {
         self.top.is_some() && self.stack.is_empty()
     }
 
-    /// `Count`: one reference to the target of `slot` (if it is in the
-    /// set) found inside the set.
+    /// `CountFull`: [`count_edge`], and an undiscovered old object `obj`
+    /// (of slot `slot`) joins the set here, to be counted and traced in its
+    /// turn.
     #[inline(always)]
-    fn count_edge(&mut self, slot: Option<*mut u32>) {
+    fn count_edge_full(&mut self, obj: ObjRef, slot: Option<*mut u32>) {
         if let Some(slot) = slot {
-            // SAFETY: the slot belongs to the set being collected. It stays
-            // above zero unless a Trace impl over-visits (reported by
-            // `external_refs`); saturating keeps even that from wrapping
-            // into `NOT_IN_SET`.
-            unsafe { *slot = (*slot).saturating_sub(1) };
+            // SAFETY: as in `count_edge`.
+            unsafe {
+                let v = *slot;
+                if v < UNDISCOVERED {
+                    *slot = v.saturating_sub(1);
+                } else if v == UNDISCOVERED {
+                    self.discover(obj, slot);
+                }
+            }
         }
+    }
+
+    /// `CountFull`: `obj` (of slot `slot`), an old object outside the set so
+    /// far, is reached by an edge of the set: it joins it, with this first
+    /// internal reference counted, and waits on the stack to be counted.
+    #[cold]
+    #[inline(never)]
+    fn discover(&mut self, obj: ObjRef, slot: *mut u32) {
+        // SAFETY: as in `count_edge`.
+        unsafe { *slot = COUNT_BASE - 1 };
+        self.discovered += 1;
+        self.stack.push(obj);
     }
 
     /// `Mark`: `obj`, of slot `slot` (if it is in the set), is reachable.
     #[inline(always)]
     fn mark_edge(&mut self, obj: ObjRef, slot: Option<*mut u32>) {
         if let Some(slot) = slot {
-            // SAFETY: as in `count_edge`.
+            // SAFETY: as in `count_edge`. A slot outside the set
+            // (`NOT_IN_SET`, `UNDISCOVERED`) is above `REACHABLE`.
             unsafe {
                 if *slot < REACHABLE {
                     *slot = REACHABLE;
@@ -215,14 +260,40 @@ impl Visitor {
     }
 }
 
+/// `Count`: one reference to the target of `slot` (if its pool is in the
+/// set) found inside the set.
+#[inline(always)]
+fn count_edge(slot: Option<*mut u32>) {
+    if let Some(slot) = slot {
+        // SAFETY: the slot belongs to the set being collected. It stays
+        // above zero unless a Trace impl over-visits (reported by
+        // `external_refs`); saturating keeps even that from wrapping into
+        // `NOT_IN_SET`. Only a full collection has undiscovered objects.
+        unsafe {
+            let v = *slot;
+            debug_assert_ne!(v, UNDISCOVERED);
+            if v < UNDISCOVERED {
+                *slot = v.saturating_sub(1);
+            }
+        }
+    }
+}
+
 /// The scratch `gc_refs` slot of `obj` if it is in the set being collected.
 #[inline(always)]
 pub(crate) fn gc_refs_slot(obj: ObjRef) -> Option<*mut u32> {
+    // SAFETY: the slot is in the set's scratch memory.
+    raw_slot(obj).filter(|&slot| unsafe { *slot != NOT_IN_SET })
+}
+
+/// The scratch `gc_refs` slot of `obj` if its pool (or, large, itself) has
+/// one: its value may still say `NOT_IN_SET` or `UNDISCOVERED`.
+#[inline(always)]
+fn raw_slot(obj: ObjRef) -> Option<*mut u32> {
     // SAFETY: pool and large headers of allocated objects are readable.
     unsafe {
         if obj.is_large() {
-            let slot = std::ptr::addr_of_mut!((*obj.large().as_ptr()).gc_refs);
-            (*slot != NOT_IN_SET).then_some(slot)
+            Some(std::ptr::addr_of_mut!((*obj.large().as_ptr()).gc_refs))
         } else {
             let pool = obj.pool();
             slot_in(
@@ -233,8 +304,8 @@ pub(crate) fn gc_refs_slot(obj: ObjRef) -> Option<*mut u32> {
     }
 }
 
-/// [`gc_refs_slot`] of the target of an edge (`obj` is `target`, erased).
-/// A sized target's block index comes from its type's pool geometry,
+/// [`raw_slot`] of the target of an edge (`obj` is `target`, erased). A
+/// sized target's block index comes from its type's pool geometry,
 /// constants (see `pooled_sized_index`): of its pool header, only the
 /// scratch pointer is read.
 #[inline(always)]
@@ -244,7 +315,7 @@ fn target_slot<T: ?Sized>(target: NonNull<GcBox<T>>, obj: ObjRef) -> Option<*mut
     unsafe {
         match pooled_sized_index(target) {
             Some(index) => slot_in((*obj.pool().as_ptr()).scratch, index),
-            None => gc_refs_slot(obj),
+            None => raw_slot(obj),
         }
     }
 }
@@ -261,13 +332,13 @@ fn target_slot_mapped<T: ?Sized>(
     unsafe {
         match pooled_sized_index(target) {
             Some(index) => slot_in(lookup.scratch_of(obj.pool()), index),
-            None => gc_refs_slot(obj),
+            None => raw_slot(obj),
         }
     }
 }
 
 /// The slot of block `index` in a pool's `scratch` array (null: the pool
-/// is not in the set), if that block is in the set.
+/// is not in the set). Its value says whether the block is in the set.
 ///
 /// # Safety
 /// `scratch` must be null or a set pool's array, with a slot for `index`.
@@ -277,8 +348,5 @@ unsafe fn slot_in(scratch: *mut u32, index: u32) -> Option<*mut u32> {
         return None;
     }
     // SAFETY: forwarded to the caller.
-    unsafe {
-        let slot = scratch.add(index as usize);
-        (*slot != NOT_IN_SET).then_some(slot)
-    }
+    Some(unsafe { scratch.add(index as usize) })
 }

@@ -24,24 +24,37 @@ use std::cell::Cell;
 /// and the REACHABLE mark (`1 << 31`).
 pub(crate) const MAX_STRONG: u32 = (1 << 30) - 1;
 
-/// The strong word holds the count times [`STRONG_ONE`], plus this top bit
-/// while a `&mut T` lent out by `Gc::get_mut` or `Gc::make_mut` may be live:
-/// the collector must not read the value until it has proved no such borrow
-/// can be live (see `collector::detect`).
+/// The strong word holds the count times [`STRONG_ONE`] (bits 1 to 30)
+/// and two marks, both off the hot paths, which keep an add or a subtract
+/// and one sign test each, like `Rc`'s:
 ///
-/// The bit is only ever set on a count of exactly one (the handle the borrow
-/// came from, with no `Weak`). Making another handle proves the borrow over
-/// and clears it. The layout keeps both hot paths at an add and one sign
-/// test, like `Rc`'s:
-/// - `clone` adds `STRONG_ONE`: the word turns negative as an `i32` for a
-///   lent count and when the count passes [`MAX_STRONG`] (bit 30 of the
-///   count is bit 31 of the word), both rare, both sorted out off the fast
-///   path;
-/// - `drop` subtracts it: the last handle leaves 0, or `STRONG_LENT` (negative)
-///   if it was lent; "not positive" catches both.
-const STRONG_LENT: u32 = 1 << 31;
-/// One strong reference in the strong word (see [`STRONG_LENT`]).
+/// - [`STRONG_SPECIAL`], the top bit: the object is *lent* or *watched*.
+///   - Lent: a `&mut T` lent out by `Gc::get_mut` or `Gc::make_mut` may be
+///     live, and the collector must not read the value until it has proved
+///     no such borrow can be live (see `collector::detect`). Lent words also
+///     carry [`STRONG_LENT`]. Only ever set on a count of exactly one (the
+///     handle the borrow came from, with no `Weak`); making another handle
+///     proves the borrow over and clears it.
+///   - Watched: a full collection proved the object reachable, and must
+///     hear of the first drop of its count that leaves it alive, which may
+///     make it cyclic garbage (see `collector::suspects`). Clear on young
+///     and middle objects (a full collection reads them anyway) and on old
+///     ones already noted as suspects. Set is always safe (it costs a note);
+///     clear must be earned.
+/// - `clone` adds `STRONG_ONE`: the word is negative as an `i32` for a
+///   special word and when the count passes [`MAX_STRONG`] (bit 30 of the
+///   count is bit 31 of the word), all sorted out off the fast path.
+/// - `drop` subtracts it: the last handle of an ordinary word leaves 0, and
+///   a special word stays negative: "not positive" catches all of them, and
+///   the caller's out-of-line death path sorts them out
+///   ([`Header::confirm_death`]).
+const STRONG_SPECIAL: u32 = 1 << 31;
+/// With [`STRONG_SPECIAL`]: the special word is lent.
+const STRONG_LENT: u32 = 1;
+/// One strong reference in the strong word (see [`STRONG_SPECIAL`]).
 const STRONG_ONE: u32 = 2;
+/// The count's bits in the strong word.
+const STRONG_COUNT: u32 = !(STRONG_SPECIAL | STRONG_LENT);
 
 /// Bits of the weak word that hold the count; the rest are flags. More
 /// `Weak`s than this to one object abort the process, like an overflowing
@@ -136,10 +149,11 @@ impl Header {
     /// The number of strong handles.
     #[inline(always)]
     pub(crate) fn strong(&self) -> u32 {
-        (self.strong.get() & !STRONG_LENT) / STRONG_ONE
+        (self.strong.get() & STRONG_COUNT) / STRONG_ONE
     }
 
-    /// Sets the strong count (and ends a lend).
+    /// Sets the strong count of an object being born (unwatched) or dying
+    /// (its lend, if any, over); the word becomes ordinary.
     #[inline(always)]
     pub(crate) fn set_strong(&self, n: u32) {
         debug_assert!(n <= MAX_STRONG);
@@ -151,54 +165,82 @@ impl Header {
     /// A new handle is being made from an existing one. A `&mut` lent by
     /// `Gc::get_mut` borrows the object's only handle mutably, so if a handle
     /// can be used to make another, that borrow has ended: a lent count
-    /// becomes an ordinary 2. Both cases leave the word negative as an
+    /// becomes an ordinary 2. A watched object becomes a suspect: the new
+    /// handle will most likely be dropped, and the second mark keeps the
+    /// slow path to once per object. All leave the word negative as an
     /// `i32`, so the fast path is an add and a sign test, as in `Rc`.
     #[inline(always)]
     pub(crate) fn inc_strong(&self) {
         let n = self.strong.get().wrapping_add(STRONG_ONE);
         self.strong.set(n);
         if (n as i32) < 0 {
-            self.inc_strong_slow();
+            self.inc_strong_slow(n);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn inc_strong_slow(&self) {
-        if self.strong.get() == STRONG_LENT | (2 * STRONG_ONE) {
-            self.strong.set(2 * STRONG_ONE);
-        } else {
+    fn inc_strong_slow(&self, n: u32) {
+        if n.wrapping_sub(STRONG_ONE) & STRONG_SPECIAL == 0 {
             // The count passed MAX_STRONG.
             std::process::abort();
         }
+        // Lent or watched: either way an ordinary word now, the object a
+        // suspect (a lent one may have been watched).
+        self.strong.set(n & STRONG_COUNT);
+        // SAFETY: the object is alive (a handle is being cloned).
+        unsafe { crate::heap::note_suspect(self) };
     }
 
     /// Marks the object's only handle as lending a `&mut T` (see
-    /// [`STRONG_LENT`]). The caller has checked that the strong count is 1
-    /// and no `Weak` exists.
+    /// [`STRONG_SPECIAL`]). The caller has checked that the strong count is
+    /// 1 and no `Weak` exists.
     #[inline(always)]
     pub(crate) fn lend_mut(&self) {
         debug_assert!(self.strong() == 1 && self.weak_raw() == 1);
-        self.strong.set(STRONG_LENT | STRONG_ONE);
+        self.strong.set(STRONG_SPECIAL | STRONG_LENT | STRONG_ONE);
     }
 
     /// A borrow lent by `Gc::get_mut` is known to be over (a `Weak` is
     /// being made from the handle it borrowed, or the collector proved it):
-    /// the object may be read again.
+    /// the object may be read again. It stays special, now watched (always
+    /// safe).
     #[inline(always)]
     pub(crate) fn end_mut_lend(&self) {
-        let n = self.strong.get();
-        if n & STRONG_LENT != 0 {
-            self.strong.set(n & !STRONG_LENT);
-        }
+        self.strong.set(self.strong.get() & !STRONG_LENT);
     }
 
-    /// The strong count if it is above zero and no `&mut` is lent: the
-    /// strong word is then positive as an `i32` (see [`STRONG_LENT`]).
+    /// The strong count if it is above zero and no `&mut` is lent: rotated
+    /// right by one, the strong word is positive as an `i32` exactly then
+    /// (the lent bit becomes the sign; the special bit moves below it).
     #[inline(always)]
     pub(crate) fn plain_strong(&self) -> Option<u32> {
-        let word = self.strong.get();
-        ((word as i32) > 0).then_some(word / STRONG_ONE)
+        let rotated = self.strong.get().rotate_right(1);
+        ((rotated as i32) > 0).then_some(rotated & (STRONG_COUNT >> 1))
+    }
+
+    /// Whether the collector must hear of the next drop of this object's
+    /// count (see [`STRONG_SPECIAL`]).
+    #[cfg(test)]
+    pub(crate) fn is_watched(&self) -> bool {
+        self.strong.get() & (STRONG_SPECIAL | STRONG_LENT) == STRONG_SPECIAL
+    }
+
+    /// The collector will hear of the next drop of this object's count
+    /// that leaves it alive (a full collection proved it reachable).
+    #[inline(always)]
+    pub(crate) fn watch(&self) {
+        self.strong.set(self.strong.get() | STRONG_SPECIAL);
+    }
+
+    /// The collector's hold on garbage it is about to tear down (never
+    /// lent): one strong reference more, and unwatched, since the drops of
+    /// the garbage's edges to each other need no note.
+    #[inline(always)]
+    pub(crate) fn hold(&self) {
+        debug_assert!(!self.may_be_lent() && self.strong() < MAX_STRONG);
+        self.strong
+            .set((self.strong.get() & !STRONG_SPECIAL) + STRONG_ONE);
     }
 
     /// Whether a `&mut` lent by `Gc::get_mut` may still be live.
@@ -207,31 +249,43 @@ impl Header {
         self.strong.get() & STRONG_LENT != 0
     }
 
-    /// Removes one strong reference; true if it was the last. A lent word
-    /// (`STRONG_LENT | STRONG_ONE`) becomes `STRONG_LENT`, negative as an
-    /// `i32`, so one signed test catches both; the caller's death path then
-    /// calls [`Header::clear_dead_strong`].
+    /// Removes one strong reference. True if the word is no longer positive:
+    /// the last handle went, or the word is special (see
+    /// [`STRONG_SPECIAL`]); the caller's death path then asks
+    /// [`Header::confirm_death`].
     #[inline(always)]
     pub(crate) fn release_strong(&self) -> bool {
-        debug_assert!(
-            self.strong.get() & !STRONG_LENT != 0,
-            "gengc: a strong handle released twice"
-        );
+        debug_assert!(self.strong() != 0, "gengc: a strong handle released twice");
         // SAFETY: no overflow. The word, as an `i32`, is at least
-        // `i32::MIN + STRONG_ONE` while a handle exists: it is below that
-        // only as `STRONG_LENT` exactly, after the lent handle's own release,
-        // when no handle is left to release. (`unchecked_sub` lets the
+        // `i32::MIN + STRONG_ONE` while a handle exists (a special word
+        // holds a count of at least one). (`unchecked_sub` lets the
         // compiler branch on the flags of the decrement itself.)
         let n = unsafe { (self.strong.get() as i32).unchecked_sub(STRONG_ONE as i32) };
         self.strong.set(n as u32);
         n <= 0
     }
 
-    /// After [`Header::release_strong`] returned true: the count is 0 (a
-    /// lend ends with its handle).
+    /// After [`Header::release_strong`] returned true: whether that was the
+    /// last handle. If so the count is 0 now (a lend ends with its handle).
+    /// If not, the object was watched, and may just have become cyclic
+    /// garbage: it becomes a suspect, unwatched.
     #[inline(always)]
-    pub(crate) fn clear_dead_strong(&self) {
-        self.strong.set(0);
+    pub(crate) fn confirm_death(&self) -> bool {
+        if self.strong.get() & STRONG_COUNT == 0 {
+            self.strong.set(0);
+            return true;
+        }
+        self.watched_drop();
+        false
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn watched_drop(&self) {
+        self.strong.set(self.strong.get() & STRONG_COUNT);
+        // SAFETY: the object is alive (its count is above zero), so its
+        // block and pool are allocated.
+        unsafe { crate::heap::note_suspect(self) };
     }
 
     /// The raw weak count (including the strong group's implicit one).
@@ -286,7 +340,7 @@ impl Header {
     /// Whether `Weak::upgrade` may hand out a new strong handle.
     #[inline(always)]
     pub(crate) fn is_upgradable(&self) -> bool {
-        self.strong.get() & !STRONG_LENT != 0 && !self.has_flag(FLAG_CONDEMNED | FLAG_DROPPED)
+        self.strong() != 0 && !self.has_flag(FLAG_CONDEMNED | FLAG_DROPPED)
     }
 }
 
@@ -345,5 +399,38 @@ mod tests {
         let h = Header::new_cyclic(Death::Tracked.flags());
         h.weak.set(WEAK_COUNT_MASK | Death::Tracked.flags());
         assert_eq!((h.death(), h.weak_raw()), (Death::Tracked, WEAK_COUNT_MASK));
+    }
+
+    #[test]
+    fn the_strong_word_keeps_the_count_apart_from_the_lent_and_watched_marks() {
+        let h = Header::new_strong(0);
+        assert!(!h.is_watched() && !h.may_be_lent());
+        assert_eq!(h.plain_strong(), Some(1));
+        h.inc_strong();
+        h.watch();
+        // Watched: counted and traced like any other, its count intact.
+        assert!(h.is_watched() && !h.may_be_lent());
+        assert_eq!((h.strong(), h.plain_strong()), (2, Some(2)));
+        // A drop of a watched count leaves the fast path (`confirm_death`
+        // then notes it; that needs a heap, see tests/suspects.rs).
+        assert!(h.release_strong());
+        assert_eq!(h.strong(), 1);
+        // The collector's hold unwatches.
+        h.hold();
+        assert!(!h.is_watched());
+        assert_eq!(h.strong(), 2);
+        assert!(!h.release_strong());
+        // A lend: special, not counted as plain, its count 1 still.
+        h.lend_mut();
+        assert!(h.may_be_lent() && !h.is_watched());
+        assert_eq!((h.strong(), h.plain_strong()), (1, None));
+        // Its end leaves it watched (always safe).
+        h.end_mut_lend();
+        assert!(h.is_watched() && !h.may_be_lent());
+        assert_eq!(h.plain_strong(), Some(1));
+        // The last handle of a watched object: death, the word zeroed.
+        assert!(h.release_strong() && h.confirm_death());
+        assert_eq!((h.strong(), h.plain_strong()), (0, None));
+        assert!(!h.is_upgradable());
     }
 }

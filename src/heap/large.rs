@@ -46,6 +46,9 @@ pub(crate) struct LargeHeader {
     /// The collector's scratch count; `NOT_IN_SET` between collections.
     pub(crate) gc_refs: u32,
     pub(crate) generation: u8,
+    /// A suspect (see `collector::suspects`): meaningful in the old
+    /// generation only.
+    pub(crate) suspect: bool,
 }
 
 /// Bytes between the start of a `LargeHeader` and the object header.
@@ -114,6 +117,7 @@ impl LargeHeader {
                 alloc_align: align,
                 gc_refs: NOT_IN_SET,
                 generation: UNTRACKED,
+                suspect: false,
             });
             obj
         }

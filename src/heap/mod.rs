@@ -523,6 +523,35 @@ pub(crate) unsafe fn untrack(obj: ObjRef) -> Option<&'static HeapState> {
     }
 }
 
+/// The first drop of a watched object's count that left it alive (see
+/// `Header::release_strong`): the object becomes a suspect for the next
+/// full collection (see `collector::suspects`).
+///
+/// # Safety
+/// `header` must be the header of an allocated object.
+#[cold]
+#[inline(never)]
+pub(crate) unsafe fn note_suspect(header: &Header) {
+    // SAFETY: forwarded to the caller; pool and large headers outlive the
+    // blocks in them.
+    unsafe {
+        let obj = ObjRef::new(NonNull::from(header), header.has_flag(FLAG_LARGE));
+        if obj.is_large() {
+            (*obj.large().as_ptr()).suspect = true;
+        } else {
+            let pool = obj.pool();
+            if (*pool.as_ptr()).tracked {
+                let index = Pool::index_of(pool, obj.header_ptr().as_ptr().cast());
+                (*pool.as_ptr())
+                    .heap
+                    .as_ref()
+                    .collector
+                    .note_suspect_pooled(pool, index);
+            }
+        }
+    }
+}
+
 /// Returns the memory of an object whose value is gone and whose counts are
 /// both zero.
 ///
@@ -563,15 +592,14 @@ unsafe fn free_large(obj: ObjRef) {
     }
 }
 
-/// The last strong handle of the box at `ptr` is gone (its strong count is
-/// now 0, or the lent marker alone if that handle had lent its value; the
-/// paths that outlive the block's release reset it to 0): run the
-/// finalizer, drop the value, and free the block unless a `Weak` still
-/// needs it.
+/// The last strong handle of the box at `ptr` may be gone
+/// ([`Header::release_strong`] returned true; if the object was watched,
+/// [`Header::confirm_death`] decides): run the finalizer, drop the value,
+/// and free the block unless a `Weak` still needs it.
 ///
 /// # Safety
-/// `ptr` must be a box whose last strong handle was just released
-/// ([`Header::release_strong`] returned true).
+/// `ptr` must be a box a strong handle of which was just released, with
+/// [`Header::release_strong`] returning true.
 ///
 /// Kept out of line (like `Rc::drop_slow`) so that `Gc::drop`, inlined
 /// everywhere, stays a decrement and a branch.
@@ -580,11 +608,15 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: forwarded to the caller.
     unsafe {
         let header = ptr.cast::<Header>();
+        let h = header.as_ref();
+        // The count of a watched object may still be above zero.
+        if !h.confirm_death() {
+            return;
+        }
         // The kind of death comes from the object's own header, not its
         // pool's (see `header::Death`). Large objects, and values the
         // collector already dropped (garbage being released), take the
         // general path.
-        let h = header.as_ref();
         if !h.has_flag(FLAG_LARGE | FLAG_DROPPED) {
             match h.death() {
                 Death::Plain => {
@@ -637,10 +669,8 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
 unsafe fn owner_death<T: ?Sized, const IN_GENERATION: bool>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: forwarded to the caller.
     unsafe {
+        // (`Header::confirm_death` left the count at 0, lent or not.)
         let header = ptr.cast::<Header>();
-        // A lend ends with its handle (see `Header::release_strong`); a
-        // plain death needs no such step, its block is freed at once.
-        header.as_ref().clear_dead_strong();
         let obj = ObjRef::new(header, false);
         let depth = DROP_DEPTH.get();
         if depth >= TRASHCAN_DEPTH {
@@ -768,7 +798,7 @@ impl Drop for ReleaseBlock {
 pub(crate) unsafe fn release_strong_erased(obj: ObjRef) {
     // SAFETY: forwarded to the caller.
     unsafe {
-        if !obj.header().release_strong() {
+        if !obj.header().release_strong() || !obj.header().confirm_death() {
             return;
         }
         let Some(guard) = begin_death(obj) else {
@@ -854,7 +884,7 @@ impl<F: FnMut()> Drop for OnUnwind<F> {
 unsafe fn begin_death(obj: ObjRef) -> Option<DyingGuard> {
     // SAFETY: forwarded to the caller.
     unsafe {
-        obj.header().clear_dead_strong();
+        debug_assert_eq!(obj.header().strong(), 0);
         let heap = untrack(obj);
         if let Some(heap) = heap {
             let depth = DROP_DEPTH.get();

@@ -23,6 +23,14 @@ pub(crate) const POOL_MASK: usize = !(POOL_SIZE - 1);
 pub(crate) const GEN_BITMAPS: usize = 4;
 /// Index of the frozen "generation" (CPython's permanent generation).
 pub(crate) const FROZEN: usize = 3;
+/// Index of the bitmap after the generations': the pool's suspects, old
+/// objects whose count dropped since the last full collection (see
+/// `collector::suspects`). A bit may outlive its object; only its
+/// intersection with the old generation's bitmap is ever read.
+pub(crate) const SUSPECTS: usize = GEN_BITMAPS;
+/// Bitmaps of a tracked pool (and pool lists of the collector): one per
+/// generation, frozen, and the suspects.
+pub(crate) const POOL_BITMAPS: usize = GEN_BITMAPS + 1;
 /// `gen_slot` value of a pool that is not in a generation's pool list.
 pub(crate) const NOT_LISTED: u32 = u32::MAX;
 
@@ -125,12 +133,12 @@ pub(crate) const fn index_magic(block_size: usize) -> u64 {
 
 impl PoolGeometry {
     /// Lays out a pool of `block_size`-byte blocks aligned to `align`; a
-    /// tracked pool also gets one bitmap per generation (and frozen),
-    /// allocated beside the pool (see [`Pool::init`]).
+    /// tracked pool also gets one bitmap per generation (and frozen) and
+    /// one of suspects, allocated beside the pool (see [`Pool::init`]).
     pub(crate) fn new(block_size: usize, align: usize, tracked: bool) -> PoolGeometry {
         debug_assert!(block_size >= std::mem::size_of::<FreeBlock>());
         debug_assert!(block_size % align == 0);
-        let bitmaps = if tracked { GEN_BITMAPS } else { 0 };
+        let bitmaps = if tracked { POOL_BITMAPS } else { 0 };
         let first = first_block_offset(align);
         let capacity = (POOL_SIZE - first) / block_size;
         PoolGeometry {
@@ -195,16 +203,18 @@ pub(crate) struct Pool {
     pub(crate) next_partial: *mut Pool,
     pub(crate) prev_partial: *mut Pool,
     pub(crate) in_partial: bool,
-    /// Position in each generation's list of pools holding objects of it.
-    pub(crate) gen_slot: [u32; GEN_BITMAPS],
+    /// Position in each generation's list of pools holding objects of it
+    /// (and in the list of pools with suspects).
+    pub(crate) gen_slot: [u32; POOL_BITMAPS],
     /// The collector's `gc_refs` for this pool's blocks while a collection
     /// examines them (one u32 per block), null otherwise.
     pub(crate) scratch: *mut u32,
     /// The type's vtable (the chain's), next to `scratch`: the collector
     /// reads both for every object it reaches.
     pub(crate) vtable: &'static VTable,
-    /// Tracked pools: `GEN_BITMAPS` bitmaps of `geometry.words` words each
-    /// (which generation each block is in); null otherwise.
+    /// Tracked pools: `POOL_BITMAPS` bitmaps of `geometry.words` words each
+    /// (which generation each block is in, and the suspects); null
+    /// otherwise.
     bitmaps: *mut u64,
 }
 
@@ -248,7 +258,7 @@ impl Pool {
                 next_partial: ptr::null_mut(),
                 prev_partial: ptr::null_mut(),
                 in_partial: false,
-                gen_slot: [NOT_LISTED; GEN_BITMAPS],
+                gen_slot: [NOT_LISTED; POOL_BITMAPS],
                 scratch: ptr::null_mut(),
                 vtable,
                 bitmaps: ptr::null_mut(),
@@ -291,12 +301,13 @@ impl Pool {
         unsafe { NonNull::new_unchecked(addr.map_addr(|a| a & POOL_MASK) as *mut Pool) }
     }
 
-    /// The bitmap of generation `gen` (0..=3) of a tracked pool.
+    /// The bitmap of generation `gen` (0..=3) of a tracked pool, or its
+    /// suspects ([`SUSPECTS`]).
     #[inline(always)]
     pub(crate) fn gen_bitmap(pool: NonNull<Pool>, gen: usize) -> *mut u64 {
-        // SAFETY: tracked pools have GEN_BITMAPS bitmaps of `words` words.
+        // SAFETY: tracked pools have POOL_BITMAPS bitmaps of `words` words.
         unsafe {
-            debug_assert!((*pool.as_ptr()).tracked && gen < GEN_BITMAPS);
+            debug_assert!((*pool.as_ptr()).tracked && gen < POOL_BITMAPS);
             let words = (*pool.as_ptr()).geometry.words as usize;
             (*pool.as_ptr()).bitmaps.add(gen * words)
         }

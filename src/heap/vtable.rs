@@ -121,6 +121,8 @@ const fn sized_trace_in<T: Trace + 'static>() -> [TraceInMode; Mode::IN_VTABLE] 
         trace_as::<T, 1>,
         trace_as::<T, 2>,
         trace_as::<T, 3>,
+        trace_as::<T, 4>,
+        trace_as::<T, 5>,
     ]
 }
 
@@ -145,6 +147,8 @@ const fn slice_trace_in<T: Trace + 'static>() -> [TraceInMode; Mode::IN_VTABLE] 
         trace_as::<T, 1>,
         trace_as::<T, 2>,
         trace_as::<T, 3>,
+        trace_as::<T, 4>,
+        trace_as::<T, 5>,
     ]
 }
 

@@ -326,4 +326,12 @@ impl<'a> Tracer<'a> {
     pub(crate) fn edge<T: ?Sized>(&mut self, target: NonNull<GcBox<T>>) {
         self.visitor.visit(self.mode, target);
     }
+
+    /// Reports that some owned edges could not be read this time (a
+    /// `RefCell` borrowed mutably): their targets are kept alive by this
+    /// collection without being proved reachable.
+    #[cold]
+    pub(crate) fn skipped_borrowed(&mut self) {
+        self.visitor.skipped = true;
+    }
 }

@@ -310,8 +310,10 @@ unsafe impl<T: Trace> Trace for RefCell<T> {
         // user code runs while `trace` holds the reference, so no
         // `borrow_mut` can start meanwhile.
         // SAFETY: as above.
-        if let Ok(value) = unsafe { self.try_borrow_unguarded() } {
-            value.trace(tracer);
+        match unsafe { self.try_borrow_unguarded() } {
+            Ok(value) => value.trace(tracer),
+            Err(_) if T::needs_trace() => tracer.skipped_borrowed(),
+            Err(_) => {}
         }
     }
     #[inline(always)]

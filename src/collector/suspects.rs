@@ -1,0 +1,126 @@
+//! Suspects: the old objects a full collection starts from.
+//!
+//! CPython's full collection reads every tracked object, live or not, so
+//! building a big structure costs a trace of all of it at every full
+//! collection (the 25 % rule only spaces them out). Yet an object can only
+//! turn into cyclic garbage when a reference to the group it belongs to
+//! goes away, that is, when some member's strong count drops and the member
+//! stays alive. A full collection here therefore starts from
+//!
+//! - the young and middle objects (read anyway),
+//! - the *suspects*: old objects whose count dropped since the last full
+//!   collection, or that entered the old generation since then by any way
+//!   other than surviving a full collection (promotion from the middle
+//!   generation, resurrection, unfreezing);
+//!
+//! and takes in every old object an edge of that set reaches, as counting
+//! finds them (`Visitor::discover`). The set so grown is closed under
+//! edges, and CPython's algorithm runs on it unchanged. Old objects no edge
+//! of it reaches are never read: their slot says `UNDISCOVERED`, which
+//! counts as reachable and outside the set.
+//!
+//! # Why nothing unreachable is missed
+//!
+//! The invariant, between collections: *every unreachable tracked object is
+//! reached by a path from an unreachable object that is young, middle or a
+//! suspect*.
+//!
+//! - When a drop of a count makes objects unreachable, the object whose
+//!   count dropped is unreachable too (if it stayed alive) and reaches
+//!   them. If it is old and watched, that drop notes it as a suspect
+//!   (`Header::release_strong`); if it is unwatched, it is young, middle or
+//!   already a suspect. (If its count reached zero, its value's drop drops
+//!   the counts of what it held: the same argument, one step on.) Nothing
+//!   else makes an object unreachable: a moved handle still counts, and an
+//!   unreachable object's edges can no longer change.
+//! - A young or middle collection frees unreachable objects, whose drops
+//!   note what they held, and promotes survivors: those entering the old
+//!   generation become suspects.
+//! - A full collection's set holds every object such a path reaches, so it
+//!   holds every unreachable object, and finds all of them (CPython's
+//!   argument, for a set closed under edges from its unreachable members).
+//!   So what survives it is reachable, and becomes *watched*: its header's
+//!   unwatched bit is cleared as it is counted, and the suspects are
+//!   forgotten. Two exceptions keep their objects from that proof: an
+//!   object left lent, or a `RefCell` borrowed mutably, hides edges; then
+//!   every survivor stays a suspect (see [`Collector::count_internal`]).
+//!
+//! Paths through untracked objects do not matter here: no cycle passes
+//! through one, so what only they lead to is freed by reference counting
+//! once they die, as in CPython.
+//!
+//! # Costs
+//!
+//! - The release of a strong handle stays one test of the count word (see
+//!   `Header::release_strong`). The first drop of a watched object's count
+//!   after a full collection takes a slow path that sets a bitmap bit.
+//! - A full collection still walks the old generation's bitmaps and writes
+//!   a scratch slot per old object (no object memory), but reads only the
+//!   objects the suspects lead to: a big structure that only grows is read
+//!   about once as a suspect, not at each full collection.
+
+use super::{Collector, OLD};
+use crate::heap::large::LargeHeader;
+use crate::heap::pool::{set_bit, Pool, NOT_LISTED, SUSPECTS};
+use std::ptr::NonNull;
+
+impl Collector {
+    /// Block `index` of `pool` is a suspect (its object may be of any
+    /// generation: only old ones are read as suspects).
+    ///
+    /// # Safety
+    /// `pool` must be a live tracked pool of this heap with a block
+    /// `index`; runs no user code.
+    pub(crate) unsafe fn note_suspect_pooled(&self, pool: NonNull<Pool>, index: u32) {
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            set_bit(Pool::gen_bitmap(pool, SUSPECTS), index);
+            self.list_pool(SUSPECTS, pool);
+        }
+    }
+
+    /// The objects of word `w` of `pool`'s bitmaps whose bits are set in
+    /// `bits`, entering the old generation, become suspects.
+    ///
+    /// # Safety
+    /// As for [`note_suspect_pooled`](Self::note_suspect_pooled), with a
+    /// bitmap word `w`.
+    #[inline(always)]
+    pub(super) unsafe fn note_suspect_word(&self, pool: NonNull<Pool>, w: usize, bits: u64) {
+        if bits == 0 {
+            return;
+        }
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            *Pool::gen_bitmap(pool, SUSPECTS).add(w) |= bits;
+            self.list_pool(SUSPECTS, pool);
+        }
+    }
+
+    /// A large object entering the old generation becomes a suspect.
+    ///
+    /// # Safety
+    /// `large` must be a live large object.
+    pub(super) unsafe fn note_suspect_large(&self, large: NonNull<LargeHeader>, g: usize) {
+        if g == OLD {
+            // SAFETY: forwarded to the caller.
+            unsafe { (*large.as_ptr()).suspect = true };
+        }
+    }
+
+    /// Forgets every pooled suspect: a full collection has read them (large
+    /// objects' flags are cleared as `gather` reads them).
+    ///
+    /// # Safety
+    /// Runs no user code; listed pools are live.
+    pub(super) unsafe fn clear_suspects(&self) {
+        // SAFETY: forwarded to the caller; a listed pool is tracked.
+        unsafe {
+            for pool in self.pool_list(SUSPECTS).drain(..) {
+                (*pool.as_ptr()).gen_slot[SUSPECTS] = NOT_LISTED;
+                let words = (*pool.as_ptr()).geometry.words as usize;
+                std::slice::from_raw_parts_mut(Pool::gen_bitmap(pool, SUSPECTS), words).fill(0);
+            }
+        }
+    }
+}

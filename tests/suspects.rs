@@ -1,0 +1,261 @@
+//! Full collections start from the suspects (src/collector/suspects.rs):
+//! they read the young and middle objects, the old objects whose count
+//! dropped since the last full collection, and what those lead to — never
+//! the rest of the old generation — and still find every unreachable
+//! object, as a full collection over everything would.
+
+mod common;
+
+use common::run;
+use gengc::{gc, Gc, Trace, Tracer};
+use std::cell::{Cell, RefCell};
+
+thread_local! {
+    static VISITS: Cell<usize> = const { Cell::new(0) };
+    static DROPS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn visits() -> usize {
+    VISITS.with(|v| v.replace(0))
+}
+
+fn drops() -> usize {
+    DROPS.with(Cell::get)
+}
+
+/// A tracked object that counts its traces and drops; `P` bytes of payload
+/// (above 512, it is a large object).
+struct Obj<const P: usize> {
+    links: RefCell<Vec<Gc<Obj<P>>>>,
+    _payload: [u8; P],
+}
+
+impl<const P: usize> Drop for Obj<P> {
+    fn drop(&mut self) {
+        DROPS.with(|d| d.set(d.get() + 1));
+    }
+}
+
+// SAFETY: visits each owned `Gc` (in `links`) exactly once; the counter is
+// a thread-local integer no `Gc` depends on.
+unsafe impl<const P: usize> Trace for Obj<P> {
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        VISITS.with(|v| v.set(v.get() + 1));
+        self.links.trace(tracer);
+    }
+}
+
+type Small = Obj<8>;
+type Large = Obj<600>;
+
+fn obj<const P: usize>() -> Gc<Obj<P>> {
+    Gc::new(Obj {
+        links: RefCell::new(Vec::new()),
+        _payload: [0; P],
+    })
+}
+
+fn link<const P: usize, const Q: usize>(from: &Gc<Obj<P>>, to: Gc<Obj<Q>>)
+where
+    Obj<P>: HasLinks<Q>,
+{
+    from.links_to().borrow_mut().push(to);
+}
+
+/// Lets a small object link to a small one and a large one to a large one
+/// (one `Vec` type per object type).
+trait HasLinks<const Q: usize> {
+    fn links_to(&self) -> &RefCell<Vec<Gc<Obj<Q>>>>;
+}
+
+impl<const P: usize> HasLinks<P> for Obj<P> {
+    fn links_to(&self) -> &RefCell<Vec<Gc<Obj<P>>>> {
+        &self.links
+    }
+}
+
+/// `n` rings of `len` objects; returns a handle to the first object of each.
+fn rings(n: usize, len: usize) -> Vec<Gc<Small>> {
+    (0..n)
+        .map(|_| {
+            let first = obj::<8>();
+            let mut last = first.clone();
+            for _ in 1..len {
+                let next = obj::<8>();
+                link(&last, next.clone());
+                last = next;
+            }
+            link(&last, first.clone());
+            first
+        })
+        .collect()
+}
+
+#[test]
+fn a_full_collection_reads_only_what_the_suspects_lead_to() {
+    run(|| {
+        gc::disable();
+        let mut heads = rings(10, 10);
+        let plain: Vec<_> = (0..10_000).map(|_| obj::<8>()).collect();
+        // The first full collection reads everything: it is all young.
+        // Counted: all; marked: the rings, from their heads (the first
+        // roots in address order), then the walk stops.
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(visits(), 10_100 + 100);
+        assert_eq!(gc::generation_sizes(), (0, 0, 10_100));
+        // Nothing is young and no count dropped: nothing to read.
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(visits(), 0);
+        // One ring loses its handle: its first object is the one suspect,
+        // and leads to its nine others. Only they are read (no root among
+        // them, so the mark step traces nothing).
+        drop(heads.remove(3));
+        assert_eq!(gc::collect(), 10);
+        assert_eq!(visits(), 10);
+        assert_eq!(drops(), 10);
+        // A clone of an old handle makes a suspect too (its drop would).
+        let extra = heads[0].clone();
+        assert_eq!(gc::collect(), 0);
+        // Counted: the ring, 10; marked: from its head, all 10.
+        assert_eq!(visits(), 10 + 10);
+        // That collection proved the ring reachable, and watches it again:
+        // the clone's drop makes its head a suspect once more.
+        drop(extra);
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(visits(), 10 + 10);
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(visits(), 0);
+        drop((plain, heads));
+        assert_eq!(gc::collect(), 90);
+        assert_eq!(drops(), 10_100);
+    });
+}
+
+/// The only count that drops may be a young object's: the cycle through
+/// an old object that no count of which dropped is found all the same,
+/// since counting the young object discovers it.
+#[test]
+fn a_cycle_through_an_untouched_old_object_is_found_from_its_young_part() {
+    run(|| {
+        gc::disable();
+        let old = obj::<8>();
+        let _bystanders: Vec<_> = (0..1_000).map(|_| obj::<8>()).collect();
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(gc::collect(), 0);
+        visits();
+        let young = obj::<8>();
+        link(&old, young.clone());
+        // The old handle is moved, not cloned and dropped: the old object's
+        // count never drops.
+        link(&young, old);
+        drop(young);
+        assert_eq!(gc::collect(), 2);
+        assert_eq!(visits(), 2);
+        assert_eq!(drops(), 2);
+    });
+}
+
+/// A large object is a suspect and is discovered like a pooled one.
+#[test]
+fn large_objects_are_suspects_and_are_discovered() {
+    run(|| {
+        gc::disable();
+        let a: Gc<Large> = obj();
+        let b: Gc<Large> = obj();
+        link(&a, b.clone());
+        link(&b, a.clone());
+        let keep: Gc<Large> = obj();
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(visits(), 3);
+        // `b`'s count drops: it is the suspect, `a` is discovered through
+        // it. Counted: both; marked: from `a`, still held, both.
+        drop(b);
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(visits(), 4);
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(visits(), 0);
+        // Now `a` is the suspect, and `b` is discovered through it.
+        drop(a);
+        assert_eq!(gc::collect(), 2);
+        assert_eq!(visits(), 2);
+        assert_eq!(drops(), 2);
+        drop(keep);
+        assert_eq!(drops(), 3);
+    });
+}
+
+/// A `RefCell` borrowed mutably across a full collection hides edges: what
+/// survives it is not proved reachable, stays a suspect, and is found once
+/// the borrow is over.
+#[test]
+fn survivors_of_a_collection_that_skipped_a_borrowed_cell_stay_suspects() {
+    run(|| {
+        gc::disable();
+        let r = rings(1, 2).pop().expect("one ring");
+        assert_eq!(gc::collect(), 0);
+        let first: *const Small = &*r;
+        drop(r);
+        // SAFETY: the ring is garbage, but nothing frees it while its
+        // first object's cell is borrowed: the collection below skips that
+        // cell, so the second object looks referenced from outside.
+        let guard = unsafe { (*first).links.borrow_mut() };
+        assert_eq!(gc::collect(), 0);
+        drop(guard);
+        // No count dropped since: the ring is found because it is still
+        // suspect.
+        assert_eq!(gc::collect(), 2);
+        assert_eq!(drops(), 2);
+    });
+}
+
+/// Once the suspects have led to one in eight of the old objects, the rest
+/// are counted in one sweep: each object is still counted exactly once.
+#[test]
+fn a_suspect_leading_to_most_of_the_old_generation_is_counted_once_per_object() {
+    run(|| {
+        gc::disable();
+        let head = obj::<8>();
+        let mut tail = head.clone();
+        for _ in 1..10_000 {
+            let next = obj::<8>();
+            link(&tail, next.clone());
+            tail = next;
+        }
+        link(&tail, head.clone());
+        drop(tail);
+        let live: Vec<_> = (0..10_000).map(|_| obj::<8>()).collect();
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(gc::collect(), 0);
+        visits();
+        drop(head);
+        assert_eq!(gc::collect(), 10_000);
+        // Counted once each (the first 1,250 one by one, then the rest in
+        // one sweep, which also counts the 10,000 live ones). Marked: every
+        // root, since none reaches the garbage.
+        assert_eq!(visits(), 20_000 + 10_000);
+        // The sweep made the next full collection read everything again.
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(visits(), 10_000);
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(visits(), 0);
+        drop(live);
+        assert_eq!(drops(), 20_000);
+    });
+}
+
+/// Unfreezing puts every frozen object back as a suspect: garbage that
+/// was frozen, and what only it reached, is found.
+#[test]
+fn unfrozen_objects_are_suspects() {
+    run(|| {
+        gc::disable();
+        let r = rings(1, 5).pop().expect("one ring");
+        assert_eq!(gc::collect(), 0);
+        gc::freeze();
+        drop(r);
+        assert_eq!(gc::collect(), 0);
+        gc::unfreeze();
+        assert_eq!(gc::collect(), 5);
+        assert_eq!(drops(), 5);
+    });
+}

@@ -208,7 +208,7 @@ fn survivors_of_a_collection_that_skipped_a_borrowed_cell_stay_suspects() {
     });
 }
 
-/// Once the suspects have led to one in eight of the old objects, the rest
+/// Once the suspects have led to one in sixteen of the old objects, the rest
 /// are counted in one sweep: each object is still counted exactly once.
 #[test]
 fn a_suspect_leading_to_most_of_the_old_generation_is_counted_once_per_object() {
@@ -229,7 +229,7 @@ fn a_suspect_leading_to_most_of_the_old_generation_is_counted_once_per_object() 
         visits();
         drop(head);
         assert_eq!(gc::collect(), 10_000);
-        // Counted once each (the first 1,250 one by one, then the rest in
+        // Counted once each (the first 1,249 one by one, then the rest in
         // one sweep, which also counts the 10,000 live ones). Marked: every
         // root, since none reaches the garbage.
         assert_eq!(visits(), 20_000 + 10_000);
@@ -257,5 +257,43 @@ fn unfrozen_objects_are_suspects() {
         gc::unfreeze();
         assert_eq!(gc::collect(), 5);
         assert_eq!(drops(), 5);
+    });
+}
+
+/// In a big heap, most pools hold only old objects that are no suspects:
+/// they get no scratch array unless counting discovers one of their
+/// objects (here, the members of a ring spread over pools of bystanders).
+#[test]
+fn objects_in_pools_without_suspects_are_discovered() {
+    run(|| {
+        gc::disable();
+        let mut bystanders = Vec::new();
+        let mut ring: Vec<Gc<Small>> = Vec::new();
+        for i in 0..100_000 {
+            bystanders.push(obj::<8>());
+            if i % 20_000 == 0 {
+                ring.push(obj());
+            }
+        }
+        for (i, o) in ring.iter().enumerate() {
+            link(o, ring[(i + 1) % ring.len()].clone());
+        }
+        // Only the first member keeps a handle from outside (the others'
+        // drops come while they are young, unwatched).
+        let head = ring[0].clone();
+        drop(ring);
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(gc::collect(), 0);
+        visits();
+        // One suspect; the four others are discovered in pools that had no
+        // scratch array.
+        drop(head);
+        assert_eq!(gc::collect(), 5);
+        assert_eq!(visits(), 5);
+        assert_eq!(drops(), 5);
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(visits(), 0);
+        drop(bystanders);
+        assert_eq!(drops(), 100_005);
     });
 }

@@ -55,7 +55,7 @@ use super::visit::{
 use super::{Collector, GENERATIONS, OLD};
 use crate::heap::large::{LargeHeader, NOT_IN_SET};
 use crate::heap::object::ObjRef;
-use crate::heap::pool::{Pool, NOT_LISTED, SUSPECTS};
+use crate::heap::pool::{Pool, NOT_LISTED, POOL_SIZE, SUSPECTS};
 use crate::heap::vtable::VTable;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
@@ -217,12 +217,60 @@ fn prefetch(addr: *const u8) {
     let _ = addr;
 }
 
+/// Slots for a pool none of whose objects is in the set yet, but whose old
+/// objects may join it (see [`LazyPools`]): read-only, never written (a
+/// discovery gives the pool an array of its own first).
+static UNDISCOVERED_SLOTS: [u32; MAX_BLOCKS] = [UNDISCOVERED; MAX_BLOCKS];
+/// Most blocks in a pool (of 8-byte blocks).
+const MAX_BLOCKS: usize = POOL_SIZE / 8;
+
+/// The scratch array of a pool in [`LazyPools::pools`] until one of its
+/// objects is discovered.
+pub(super) fn undiscovered_slots() -> *mut u32 {
+    // Never written through (see `UNDISCOVERED_SLOTS`).
+    UNDISCOVERED_SLOTS.as_ptr().cast_mut()
+}
+
+/// The pools of a full collection that hold old objects only, none a
+/// suspect (most pools, in a big heap that only grows). Counting starts
+/// with none of their objects, so they get no scratch array of their own:
+/// their scratch pointer is [`undiscovered_slots`], and a collection that
+/// discovers none of their objects writes nothing for them and reads
+/// nothing of them but their bitmaps. A discovery gives the pool an array
+/// (`Collector::materialize`); after counting, such pools join the set's.
+#[derive(Default)]
+pub(crate) struct LazyPools {
+    pools: Vec<NonNull<Pool>>,
+    /// Pools of `pools` given an array since, not yet in the set's pools.
+    materialized: Vec<NonNull<Pool>>,
+    /// Their arrays.
+    bump: bumpalo::Bump,
+}
+
+impl LazyPools {
+    /// Forgets the pools and their arrays (see `Collector::clear_set`).
+    ///
+    /// # Safety
+    /// The pools must be alive.
+    pub(super) unsafe fn clear(&mut self) {
+        for pool in self.pools.drain(..) {
+            // SAFETY: forwarded to the caller.
+            unsafe { (*pool.as_ptr()).scratch = std::ptr::null_mut() };
+        }
+        self.materialized.clear();
+        self.bump.reset();
+        if self.bump.allocated_bytes() > super::SCRATCH_KEPT {
+            self.bump = bumpalo::Bump::new();
+        }
+    }
+}
+
 /// A full collection started from the suspects counts the old objects they
 /// lead to one by one, as it discovers them, until it has discovered one
 /// in `DISCOVER_SHARE` of those it left out (and at least `DISCOVER_MIN`);
 /// then it counts all the rest in one pass (see
 /// `Collector::count_undiscovered`).
-const DISCOVER_SHARE: usize = 8;
+const DISCOVER_SHARE: usize = 16;
 const DISCOVER_MIN: usize = 1024;
 
 /// Word `w` of a pool's set membership for a collection of generations
@@ -339,6 +387,59 @@ impl Collector {
         }
     }
 
+    /// An object of a lazy pool (see [`LazyPools`]) is discovered: the pool
+    /// gets a scratch array of its own, its old objects `UNDISCOVERED`;
+    /// returns it.
+    ///
+    /// # Safety
+    /// `pool` must be one of the lazy pools of the set being counted, its
+    /// scratch still [`undiscovered_slots`]; runs no user code.
+    pub(super) unsafe fn materialize(&self, pool: NonNull<Pool>) -> *mut u32 {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.materialize_as(pool, UNDISCOVERED) }
+    }
+
+    /// [`materialize`](Self::materialize) with the old objects' slots set
+    /// to `old_slot`.
+    ///
+    /// # Safety
+    /// As for `materialize`.
+    unsafe fn materialize_as(&self, pool: NonNull<Pool>, old_slot: u32) -> *mut u32 {
+        // SAFETY: forwarded to the caller; the bump arena returns room for
+        // `capacity` u32s, aligned, all written below. A lazy pool holds
+        // no object of a younger generation.
+        unsafe {
+            let lazy = self.lazy();
+            let p = pool.as_ptr();
+            debug_assert_eq!((*p).scratch, undiscovered_slots());
+            let cap = (*p).geometry.capacity as usize;
+            let slots = lazy
+                .bump
+                .alloc_layout(std::alloc::Layout::array::<u32>(cap).expect("slots"))
+                .cast::<u32>()
+                .as_ptr();
+            let old = Pool::gen_bitmap(pool, OLD);
+            let array = std::slice::from_raw_parts_mut(slots, cap);
+            for (w, chunk) in array.chunks_mut(64).enumerate() {
+                let word = *old.add(w);
+                if word == u64::MAX >> (64 - chunk.len()) {
+                    chunk.fill(old_slot);
+                } else {
+                    for (b, slot) in chunk.iter_mut().enumerate() {
+                        *slot = if word >> b & 1 != 0 {
+                            old_slot
+                        } else {
+                            NOT_IN_SET
+                        };
+                    }
+                }
+            }
+            (*p).scratch = slots;
+            lazy.materialized.push(pool);
+            slots
+        }
+    }
+
     /// Step 1 for generations `0..=g`: every object of the set gets a slot,
     /// set to `COUNT_BASE`. Only bitmaps are read here; no object memory is
     /// touched. Each pool's slots are written 64 at a time from the union
@@ -364,10 +465,29 @@ impl Collector {
             let mut undiscovered_total = 0;
             for gen in 0..=g {
                 for &pool in self.pool_list(gen).iter() {
+                    if !(*pool.as_ptr()).scratch.is_null() {
+                        continue; // listed in an earlier generation too
+                    }
+                    let words = (*pool.as_ptr()).geometry.words as usize;
+                    let (mut members, mut undiscovered) = (0, 0);
+                    for w in 0..words {
+                        let (m, u) = set_words(pool, g + 1, w, scoped);
+                        members |= m;
+                        undiscovered += u.count_ones() as usize;
+                    }
+                    undiscovered_total += undiscovered;
+                    if members == 0 {
+                        if undiscovered > 0 {
+                            (*pool.as_ptr()).scratch = undiscovered_slots();
+                            self.lazy().pools.push(pool);
+                        }
+                        // (A pool left with no object of these generations
+                        // drops out of their lists in `split`.)
+                        continue;
+                    }
                     self.enter_set_with(pool, |slots| {
                         for (w, chunk) in slots.chunks_mut(64).enumerate() {
                             let (members, undiscovered) = set_words(pool, g + 1, w, scoped);
-                            undiscovered_total += undiscovered.count_ones() as usize;
                             // Words all of members (full pools) or all of
                             // non-members are plain fills, which vectorize.
                             let all = u64::MAX >> (64 - chunk.len());
@@ -412,7 +532,7 @@ impl Collector {
             s.discover_budget = (undiscovered_total / DISCOVER_SHARE).max(DISCOVER_MIN);
             s.large_members = s.set_large.len();
             s.set_large.append(&mut s.undiscovered_large);
-            s.lookup = s.map.build(&s.set_pools);
+            s.lookup = s.map.build(&s.set_pools, &self.lazy().pools);
         }
     }
 
@@ -502,9 +622,15 @@ impl Collector {
         // vtable index of the visitor's own (counting) mode; a discovered
         // object is alive (an edge of the set reaches it) and has a slot.
         unsafe {
-            let mode = if FULL { Mode::CountFull } else { Mode::Count };
+            // Only a set started from the suspects has undiscovered objects.
+            let mode = if self.scratch().scoped {
+                Mode::CountFull
+            } else {
+                Mode::Count
+            };
             let mut visitor = Visitor::for_set(mode, self.scratch().lookup);
             visitor.stack = std::mem::take(&mut self.scratch().stack);
+            visitor.collector = self;
             let entry = visitor.mode().vtable_index().expect("a counting mode");
             let mut lent = std::mem::take(&mut self.scratch().lent);
             self.for_each_in_set(|obj, vtable, meta, slot| {
@@ -539,10 +665,24 @@ impl Collector {
                 }
             }
             let every_edge = lent.is_empty() && !visitor.skipped && !skipped;
+            self.join_materialized();
             lent.clear();
             self.scratch().lent = lent;
             self.scratch().stack = visitor.stack;
             every_edge
+        }
+    }
+
+    /// The lazy pools given a scratch array since the last call join the
+    /// set's pools (not during a pass over them: see [`LazyPools`]).
+    ///
+    /// # Safety
+    /// No pass over the set's pools may be running; runs no user code.
+    unsafe fn join_materialized(&self) {
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            let joined = self.lazy().materialized.drain(..);
+            self.scratch().set_pools.extend(joined);
         }
     }
 
@@ -566,25 +706,42 @@ impl Collector {
         // this pass counts (`clear_suspects` runs after counting).
         unsafe {
             self.clear_suspects();
+            // Pools with a scratch array: their undiscovered old objects join.
+            self.join_materialized();
             let s = self.scratch();
             for &pool in &s.set_pools {
                 let scratch = (*pool.as_ptr()).scratch;
                 let old = Pool::gen_bitmap(pool, OLD);
-                for w in 0..(*pool.as_ptr()).geometry.words as usize {
-                    let mut bits = *old.add(w);
-                    let mut joined = 0;
-                    while bits != 0 {
-                        let b = bits.trailing_zeros();
-                        bits &= bits - 1;
-                        let slot = scratch.add(w * 64 + b as usize);
-                        if *slot == UNDISCOVERED {
-                            *slot = COUNT_BASE;
-                            joined |= 1 << b;
-                        }
+                let cap = (*pool.as_ptr()).geometry.capacity as usize;
+                let slots = std::slice::from_raw_parts_mut(scratch, cap);
+                for (w, chunk) in slots.chunks_mut(64).enumerate() {
+                    if *old.add(w) == 0 {
+                        continue;
+                    }
+                    // Branch-free, so that it vectorizes.
+                    let mut joined = 0u64;
+                    for (b, slot) in chunk.iter_mut().enumerate() {
+                        let undiscovered = *slot == UNDISCOVERED;
+                        joined |= u64::from(undiscovered) << b;
+                        *slot = if undiscovered { COUNT_BASE } else { *slot };
                     }
                     self.note_suspect_word(pool, w, joined);
                 }
             }
+            // Lazy pools no discovery reached: all their old objects join.
+            for i in 0..self.lazy().pools.len() {
+                let pool = self.lazy().pools[i];
+                if (*pool.as_ptr()).scratch == undiscovered_slots() {
+                    let scratch = self.materialize_as(pool, COUNT_BASE);
+                    self.scratch().lookup.set_scratch(pool, scratch);
+                    let old = Pool::gen_bitmap(pool, OLD);
+                    for w in 0..(*pool.as_ptr()).geometry.words as usize {
+                        self.note_suspect_word(pool, w, *old.add(w));
+                    }
+                }
+            }
+            self.join_materialized();
+            let s = self.scratch();
             for &l in &s.set_large[s.large_members..] {
                 if (*l.as_ptr()).gc_refs == UNDISCOVERED {
                     (*l.as_ptr()).gc_refs = COUNT_BASE;
@@ -808,6 +965,18 @@ impl Collector {
                 survivors_total += pool_survivors;
                 if pool_survivors > 0 {
                     self.list_pool(dest, pool);
+                }
+            }
+            // Lazy pools no discovery reached keep their old objects, all
+            // of them survivors, none read.
+            for &pool in &self.lazy().pools {
+                if (*pool.as_ptr()).scratch == undiscovered_slots() {
+                    let old = Pool::gen_bitmap(pool, OLD);
+                    let words = (*pool.as_ptr()).geometry.words as usize;
+                    survivors_total += (0..words)
+                        .map(|w| (*old.add(w)).count_ones() as usize)
+                        .sum::<usize>();
+                    self.list_pool(OLD, pool);
                 }
             }
             for gen in 0..=g {

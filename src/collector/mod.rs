@@ -80,6 +80,10 @@ pub(crate) struct Collector {
     garbage: RefCell<Vec<AnyGc>>,
     /// Scratch memory reused by every collection.
     scratch: UnsafeCell<Scratch>,
+    /// A full collection's pools that may join its set (see
+    /// `detect::LazyPools`): apart from `scratch`, since they join it in
+    /// the middle of a pass over the set.
+    lazy: UnsafeCell<detect::LazyPools>,
 }
 
 /// Buffers a collection uses, kept between collections so a collection does
@@ -130,6 +134,7 @@ impl Collector {
             next_callback: Cell::new(0),
             garbage: RefCell::new(Vec::new()),
             scratch: UnsafeCell::new(Scratch::default()),
+            lazy: UnsafeCell::new(detect::LazyPools::default()),
         }
     }
 
@@ -156,6 +161,14 @@ impl Collector {
     unsafe fn scratch(&self) -> &mut Scratch {
         // SAFETY: forwarded to the caller.
         unsafe { &mut *self.scratch.get() }
+    }
+
+    /// # Safety
+    /// As for `pool_list`.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn lazy(&self) -> &mut detect::LazyPools {
+        // SAFETY: forwarded to the caller.
+        unsafe { &mut *self.lazy.get() }
     }
 
     /// Lists `pool` as holding objects of generation `g`.
@@ -493,6 +506,7 @@ impl Collector {
                 (*large.as_ptr()).gc_refs = NOT_IN_SET;
             }
             s.large_members = 0;
+            self.lazy().clear();
             s.stack.clear();
             s.lent.clear();
             s.lookup = scratch_map::ScratchLookup::NONE;

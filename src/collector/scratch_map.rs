@@ -45,17 +45,23 @@ pub(crate) struct ScratchMap {
 }
 
 impl ScratchMap {
-    /// Maps the scratch arrays of `pools` (the gathered set's), or returns
+    /// Maps the scratch arrays of `pools` and `lazy` (the gathered set's
+    /// pools, and those whose undiscovered objects may join it), or returns
     /// [`ScratchLookup::NONE`] if the set is not worth mapping.
     ///
     /// # Safety
     /// Every pool must be live, with its scratch array set; the lookup is
     /// valid until the scratch arrays are cleared or this map is rebuilt.
-    pub(crate) unsafe fn build(&mut self, pools: &[NonNull<Pool>]) -> ScratchLookup {
-        if pools.len() < MIN_POOLS {
+    pub(crate) unsafe fn build(
+        &mut self,
+        pools: &[NonNull<Pool>],
+        lazy: &[NonNull<Pool>],
+    ) -> ScratchLookup {
+        let pools = || pools.iter().chain(lazy);
+        if pools().count() < MIN_POOLS {
             return ScratchLookup::NONE;
         }
-        let addrs = pools.iter().map(|p| p.as_ptr().addr());
+        let addrs = pools().map(|p| p.as_ptr().addr());
         let (Some(min), Some(max)) = (addrs.clone().min(), addrs.max()) else {
             return ScratchLookup::NONE;
         };
@@ -65,7 +71,7 @@ impl ScratchMap {
         }
         self.table.clear();
         self.table.resize(entries, std::ptr::null_mut());
-        for &pool in pools {
+        for &pool in pools() {
             // SAFETY: forwarded to the caller.
             self.table[(pool.as_ptr().addr() - min) / POOL_SIZE] =
                 unsafe { (*pool.as_ptr()).scratch };
@@ -73,7 +79,7 @@ impl ScratchMap {
         ScratchLookup {
             base: min,
             entries,
-            table: self.table.as_ptr(),
+            table: self.table.as_mut_ptr(),
             last_pool: 0,
             last_scratch: std::ptr::null_mut(),
         }
@@ -94,7 +100,7 @@ pub(crate) struct ScratchLookup {
     /// 0: no map; scratch arrays are read from the pool headers.
     entries: usize,
     /// The last pool looked up, and its scratch array.
-    table: *const *mut u32,
+    table: *mut *mut u32,
     last_pool: usize,
     last_scratch: *mut u32,
 }
@@ -110,7 +116,7 @@ impl ScratchLookup {
     pub(crate) const NONE: ScratchLookup = ScratchLookup {
         base: 0,
         entries: 0,
-        table: std::ptr::null(),
+        table: std::ptr::null_mut(),
         last_pool: 0,
         last_scratch: std::ptr::null_mut(),
     };
@@ -145,5 +151,23 @@ impl ScratchLookup {
         self.last_pool = addr;
         self.last_scratch = scratch;
         scratch
+    }
+
+    /// `pool`, one of the map's, now has the scratch array `scratch`.
+    ///
+    /// # Safety
+    /// As for [`scratch_of`](Self::scratch_of); no other lookup of the map
+    /// may be in use.
+    pub(crate) unsafe fn set_scratch(&mut self, pool: NonNull<Pool>, scratch: *mut u32) {
+        if !self.is_mapped() {
+            return;
+        }
+        let entry = (pool.as_ptr().addr() - self.base) / POOL_SIZE;
+        debug_assert!(entry < self.entries);
+        // SAFETY: forwarded to the caller; the pool is mapped.
+        unsafe { *self.table.add(entry) = scratch };
+        if self.last_pool == pool.as_ptr().addr() {
+            self.last_scratch = scratch;
+        }
     }
 }

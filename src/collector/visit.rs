@@ -121,6 +121,10 @@ pub(crate) struct Visitor {
     pub(crate) marked: usize,
     /// `CountFull`: old objects it brought into the set.
     pub(crate) discovered: usize,
+    /// `CountFull`: the collector, which gives a lazy pool its scratch
+    /// array when one of its objects is discovered (see
+    /// `detect::LazyPools`).
+    pub(crate) collector: *const super::Collector,
     /// `Settle`: a target is tracked.
     pub(crate) tracked_edge: bool,
     /// A `Trace` impl left out edges it could not read this time (a
@@ -139,6 +143,7 @@ impl Visitor {
             top: None,
             marked: 0,
             discovered: 0,
+            collector: std::ptr::null(),
             tracked_edge: false,
             skipped: false,
             lookup: ScratchLookup::NONE,
@@ -235,8 +240,21 @@ impl Visitor {
     #[cold]
     #[inline(never)]
     fn discover(&mut self, obj: ObjRef, slot: *mut u32) {
-        // SAFETY: as in `count_edge`.
-        unsafe { *slot = COUNT_BASE - 1 };
+        // SAFETY: as in `count_edge`; a `CountFull` visitor's collector is
+        // counting the set `obj` joins, and a pooled object whose slot is
+        // in the shared read-only array is in one of its lazy pools.
+        unsafe {
+            let lazy = super::detect::undiscovered_slots();
+            let slot = if !obj.is_large() && (*obj.pool().as_ptr()).scratch == lazy {
+                let pool = obj.pool();
+                let scratch = (*self.collector).materialize(pool);
+                self.lookup.set_scratch(pool, scratch);
+                scratch.add(slot.offset_from(lazy) as usize)
+            } else {
+                slot
+            };
+            *slot = COUNT_BASE - 1;
+        }
         self.discovered += 1;
         self.stack.push(obj);
     }

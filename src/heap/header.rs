@@ -174,13 +174,16 @@ impl Header {
         let n = self.strong.get().wrapping_add(STRONG_ONE);
         self.strong.set(n);
         if (n as i32) < 0 {
-            self.inc_strong_slow(n);
+            self.inc_strong_slow();
         }
     }
 
+    // (The word is read again here rather than passed: with no use for it
+    // after the sign test, the fast path adds to memory directly.)
     #[cold]
     #[inline(never)]
-    fn inc_strong_slow(&self, n: u32) {
+    fn inc_strong_slow(&self) {
+        let n = self.strong.get();
         if n.wrapping_sub(STRONG_ONE) & STRONG_SPECIAL == 0 {
             // The count passed MAX_STRONG.
             std::process::abort();

@@ -1,6 +1,7 @@
 //! [`AnyGc`]: a strong handle to an object of any type, as returned by the
 //! introspection functions of [`gc`](crate::gc).
 
+use crate::heap::header::Header;
 use crate::heap::object::ObjRef;
 use crate::heap::release_strong_erased;
 use crate::Gc;
@@ -32,7 +33,7 @@ impl AnyGc {
     /// The object must be alive and erasable.
     pub(crate) unsafe fn new_strong(obj: ObjRef) -> AnyGc {
         // SAFETY: forwarded to the caller.
-        unsafe { obj.header().inc_strong() };
+        unsafe { Header::inc_strong(obj.header_ptr()) };
         AnyGc { obj }
     }
 

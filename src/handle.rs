@@ -591,7 +591,8 @@ impl<T: ?Sized> Clone for Gc<T> {
     #[inline(always)]
     fn clone(&self) -> Gc<T> {
         // Also ends a lend by `get_mut` (see `Header::inc_strong`).
-        self.header().inc_strong();
+        // SAFETY: a live handle's pointer, with its block's provenance.
+        unsafe { Header::inc_strong(self.ptr.cast()) };
         // SAFETY: we just took the strong reference the new handle owns.
         unsafe { Gc::from_inner(self.ptr) }
     }

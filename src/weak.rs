@@ -1,7 +1,7 @@
 //! [`Weak<T>`], the non-owning handle.
 
 use crate::heap;
-use crate::heap::header::{value_offset, GcBox};
+use crate::heap::header::{value_offset, GcBox, Header};
 use crate::trace::{Trace, Tracer};
 use crate::Gc;
 use std::fmt;
@@ -152,7 +152,9 @@ impl<T: ?Sized> Weak<T> {
         if !h.is_upgradable() {
             return None;
         }
-        h.inc_strong();
+        // SAFETY: the object is alive (upgradable); the `Weak`'s pointer
+        // has its block's provenance.
+        unsafe { Header::inc_strong(self.ptr.cast()) };
         // SAFETY: the value is alive and we took the strong reference.
         Some(unsafe { Gc::from_inner(self.ptr) })
     }

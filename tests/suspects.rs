@@ -48,6 +48,10 @@ unsafe impl<const P: usize> Trace for Obj<P> {
 type Small = Obj<8>;
 type Large = Obj<600>;
 
+/// A big heap's size; small under Miri (which also lowers the collector's
+/// thresholds for discovering objects one by one and for mapping pools).
+const BIG: usize = if cfg!(miri) { 400 } else { 10_000 };
+
 fn obj<const P: usize>() -> Gc<Obj<P>> {
     Gc::new(Obj {
         links: RefCell::new(Vec::new()),
@@ -96,13 +100,13 @@ fn a_full_collection_reads_only_what_the_suspects_lead_to() {
     run(|| {
         gc::disable();
         let mut heads = rings(10, 10);
-        let plain: Vec<_> = (0..10_000).map(|_| obj::<8>()).collect();
+        let plain: Vec<_> = (0..BIG).map(|_| obj::<8>()).collect();
         // The first full collection reads everything: it is all young.
         // Counted: all; marked: the rings, from their heads (the first
         // roots in address order), then the walk stops.
         assert_eq!(gc::collect(), 0);
-        assert_eq!(visits(), 10_100 + 100);
-        assert_eq!(gc::generation_sizes(), (0, 0, 10_100));
+        assert_eq!(visits(), BIG + 100 + 100);
+        assert_eq!(gc::generation_sizes(), (0, 0, BIG + 100));
         // Nothing is young and no count dropped: nothing to read.
         assert_eq!(gc::collect(), 0);
         assert_eq!(visits(), 0);
@@ -127,7 +131,7 @@ fn a_full_collection_reads_only_what_the_suspects_lead_to() {
         assert_eq!(visits(), 0);
         drop((plain, heads));
         assert_eq!(gc::collect(), 90);
-        assert_eq!(drops(), 10_100);
+        assert_eq!(drops(), BIG + 100);
     });
 }
 
@@ -139,7 +143,7 @@ fn a_cycle_through_an_untouched_old_object_is_found_from_its_young_part() {
     run(|| {
         gc::disable();
         let old = obj::<8>();
-        let _bystanders: Vec<_> = (0..1_000).map(|_| obj::<8>()).collect();
+        let _bystanders: Vec<_> = (0..BIG).map(|_| obj::<8>()).collect();
         assert_eq!(gc::collect(), 0);
         assert_eq!(gc::collect(), 0);
         visits();
@@ -216,30 +220,30 @@ fn a_suspect_leading_to_most_of_the_old_generation_is_counted_once_per_object() 
         gc::disable();
         let head = obj::<8>();
         let mut tail = head.clone();
-        for _ in 1..10_000 {
+        for _ in 1..BIG {
             let next = obj::<8>();
             link(&tail, next.clone());
             tail = next;
         }
         link(&tail, head.clone());
         drop(tail);
-        let live: Vec<_> = (0..10_000).map(|_| obj::<8>()).collect();
+        let live: Vec<_> = (0..BIG).map(|_| obj::<8>()).collect();
         assert_eq!(gc::collect(), 0);
         assert_eq!(gc::collect(), 0);
         visits();
         drop(head);
-        assert_eq!(gc::collect(), 10_000);
-        // Counted once each (the first 1,249 one by one, then the rest in
-        // one sweep, which also counts the 10,000 live ones). Marked: every
-        // root, since none reaches the garbage.
-        assert_eq!(visits(), 20_000 + 10_000);
+        assert_eq!(gc::collect(), BIG);
+        // Counted once each (the first sixteenth of the ring one by one,
+        // then the rest in one sweep, which also counts the live ones).
+        // Marked: every root, since none reaches the garbage.
+        assert_eq!(visits(), 3 * BIG);
         // The sweep made the next full collection read everything again.
         assert_eq!(gc::collect(), 0);
-        assert_eq!(visits(), 10_000);
+        assert_eq!(visits(), BIG);
         assert_eq!(gc::collect(), 0);
         assert_eq!(visits(), 0);
         drop(live);
-        assert_eq!(drops(), 20_000);
+        assert_eq!(drops(), 2 * BIG);
     });
 }
 
@@ -269,9 +273,9 @@ fn objects_in_pools_without_suspects_are_discovered() {
         gc::disable();
         let mut bystanders = Vec::new();
         let mut ring: Vec<Gc<Small>> = Vec::new();
-        for i in 0..100_000 {
+        for i in 0..10 * BIG {
             bystanders.push(obj::<8>());
-            if i % 20_000 == 0 {
+            if i % (2 * BIG) == 0 {
                 ring.push(obj());
             }
         }
@@ -294,6 +298,6 @@ fn objects_in_pools_without_suspects_are_discovered() {
         assert_eq!(gc::collect(), 0);
         assert_eq!(visits(), 0);
         drop(bystanders);
-        assert_eq!(drops(), 100_005);
+        assert_eq!(drops(), 10 * BIG + 5);
     });
 }

@@ -271,7 +271,8 @@ impl LazyPools {
 /// then it counts all the rest in one pass (see
 /// `Collector::count_undiscovered`).
 const DISCOVER_SHARE: usize = 16;
-const DISCOVER_MIN: usize = 1024;
+/// (Under Miri, whose tests are small, 16: so that they reach the sweep.)
+const DISCOVER_MIN: usize = if cfg!(miri) { 16 } else { 1024 };
 
 /// Word `w` of a pool's set membership for a collection of generations
 /// `0..gens`: the members, and (in a full collection started from the

@@ -17,6 +17,7 @@
 //! 1M-node tree's drop from 19-24 ms to 11-15 ms (`Rc`: 13-16 ms).
 
 use std::cell::Cell;
+use std::ptr::NonNull;
 
 /// Strong counts above this abort the process, like `Rc` does on overflow.
 /// Kept below `1 << 30` so the collector's scratch count (`COUNT_BASE` plus
@@ -169,12 +170,19 @@ impl Header {
     /// handle will most likely be dropped, and the second mark keeps the
     /// slow path to once per object. All leave the word negative as an
     /// `i32`, so the fast path is an add and a sign test, as in `Rc`.
+    ///
+    /// # Safety
+    /// `this` must point to the header of a live object, with the
+    /// provenance of its block (a note finds the block's pool from it).
     #[inline(always)]
-    pub(crate) fn inc_strong(&self) {
-        let n = self.strong.get().wrapping_add(STRONG_ONE);
-        self.strong.set(n);
+    pub(crate) unsafe fn inc_strong(this: NonNull<Header>) {
+        // SAFETY: forwarded to the caller.
+        let h = unsafe { this.as_ref() };
+        let n = h.strong.get().wrapping_add(STRONG_ONE);
+        h.strong.set(n);
         if (n as i32) < 0 {
-            self.inc_strong_slow();
+            // SAFETY: forwarded to the caller.
+            unsafe { Header::inc_strong_slow(this) };
         }
     }
 
@@ -182,17 +190,19 @@ impl Header {
     // after the sign test, the fast path adds to memory directly.)
     #[cold]
     #[inline(never)]
-    fn inc_strong_slow(&self) {
-        let n = self.strong.get();
+    unsafe fn inc_strong_slow(this: NonNull<Header>) {
+        // SAFETY: forwarded to the caller.
+        let h = unsafe { this.as_ref() };
+        let n = h.strong.get();
         if n.wrapping_sub(STRONG_ONE) & STRONG_SPECIAL == 0 {
             // The count passed MAX_STRONG.
             std::process::abort();
         }
         // Lent or watched: either way an ordinary word now, the object a
         // suspect (a lent one may have been watched).
-        self.strong.set(n & STRONG_COUNT);
+        h.strong.set(n & STRONG_COUNT);
         // SAFETY: the object is alive (a handle is being cloned).
-        unsafe { crate::heap::note_suspect(self) };
+        unsafe { crate::heap::note_suspect(this) };
     }
 
     /// Marks the object's only handle as lending a `&mut T` (see
@@ -272,23 +282,32 @@ impl Header {
     /// last handle. If so the count is 0 now (a lend ends with its handle).
     /// If not, the object was watched, and may just have become cyclic
     /// garbage: it becomes a suspect, unwatched.
+    ///
+    /// # Safety
+    /// As for [`Header::inc_strong`].
     #[inline(always)]
-    pub(crate) fn confirm_death(&self) -> bool {
-        if self.strong.get() & STRONG_COUNT == 0 {
-            self.strong.set(0);
+    pub(crate) unsafe fn confirm_death(this: NonNull<Header>) -> bool {
+        // SAFETY: forwarded to the caller.
+        let h = unsafe { this.as_ref() };
+        if h.strong.get() & STRONG_COUNT == 0 {
+            h.strong.set(0);
             return true;
         }
-        self.watched_drop();
+        // SAFETY: forwarded to the caller.
+        unsafe { Header::watched_drop(this) };
         false
     }
 
     #[cold]
     #[inline(never)]
-    fn watched_drop(&self) {
-        self.strong.set(self.strong.get() & STRONG_COUNT);
-        // SAFETY: the object is alive (its count is above zero), so its
-        // block and pool are allocated.
-        unsafe { crate::heap::note_suspect(self) };
+    unsafe fn watched_drop(this: NonNull<Header>) {
+        // SAFETY: forwarded to the caller; the object is alive (its count
+        // is above zero), so its block and pool are allocated.
+        unsafe {
+            let h = this.as_ref();
+            h.strong.set(h.strong.get() & STRONG_COUNT);
+            crate::heap::note_suspect(this);
+        }
     }
 
     /// The raw weak count (including the strong group's implicit one).
@@ -409,7 +428,9 @@ mod tests {
         let h = Header::new_strong(0);
         assert!(!h.is_watched() && !h.may_be_lent());
         assert_eq!(h.plain_strong(), Some(1));
-        h.inc_strong();
+        // SAFETY: an unwatched, unlent header: no note (which would need a
+        // heap).
+        unsafe { Header::inc_strong(NonNull::from(&h)) };
         h.watch();
         // Watched: counted and traced like any other, its count intact.
         assert!(h.is_watched() && !h.may_be_lent());
@@ -432,7 +453,8 @@ mod tests {
         assert!(h.is_watched() && !h.may_be_lent());
         assert_eq!(h.plain_strong(), Some(1));
         // The last handle of a watched object: death, the word zeroed.
-        assert!(h.release_strong() && h.confirm_death());
+        // SAFETY: the last handle: no note.
+        assert!(h.release_strong() && unsafe { Header::confirm_death(NonNull::from(&h)) });
         assert_eq!((h.strong(), h.plain_strong()), (0, None));
         assert!(!h.is_upgradable());
     }

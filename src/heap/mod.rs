@@ -528,14 +528,15 @@ pub(crate) unsafe fn untrack(obj: ObjRef) -> Option<&'static HeapState> {
 /// full collection (see `collector::suspects`).
 ///
 /// # Safety
-/// `header` must be the header of an allocated object.
+/// `header` must point to the header of an allocated object, with the
+/// provenance of its block.
 #[cold]
 #[inline(never)]
-pub(crate) unsafe fn note_suspect(header: &Header) {
+pub(crate) unsafe fn note_suspect(header: NonNull<Header>) {
     // SAFETY: forwarded to the caller; pool and large headers outlive the
     // blocks in them.
     unsafe {
-        let obj = ObjRef::new(NonNull::from(header), header.has_flag(FLAG_LARGE));
+        let obj = ObjRef::new(header, header.as_ref().has_flag(FLAG_LARGE));
         if obj.is_large() {
             (*obj.large().as_ptr()).suspect = true;
         } else {
@@ -610,7 +611,7 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
         let header = ptr.cast::<Header>();
         let h = header.as_ref();
         // The count of a watched object may still be above zero.
-        if !h.confirm_death() {
+        if !Header::confirm_death(header) {
             return;
         }
         // The kind of death comes from the object's own header, not its
@@ -798,7 +799,7 @@ impl Drop for ReleaseBlock {
 pub(crate) unsafe fn release_strong_erased(obj: ObjRef) {
     // SAFETY: forwarded to the caller.
     unsafe {
-        if !obj.header().release_strong() || !obj.header().confirm_death() {
+        if !obj.header().release_strong() || !Header::confirm_death(obj.header_ptr()) {
             return;
         }
         let Some(guard) = begin_death(obj) else {

@@ -45,7 +45,10 @@ pub struct GraphNode {
     edges: RefCell<Vec<Gc<GraphNode>>>,
 }
 
-crate::rc_like_lib!(GengcLib, "gengc", Gc, collect = gengc::collect(), manual = None, candidate = false);
+// Candidates: a full collection reads the young objects and the suspects
+// (old objects whose count dropped since the last one) and what they lead
+// to, so `full_collect_per_object` drops a clone of every handle first.
+crate::rc_like_lib!(GengcLib, "gengc", Gc, collect = gengc::collect(), manual = None, candidate = true);
 
 /// gengc with the immutable `Tree` node marked `#[gc(acyclic)]` (untracked:
 /// no collection ever reads it); every other node type is the default one.

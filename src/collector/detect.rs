@@ -53,6 +53,7 @@ use super::visit::{
     gc_refs_slot, is_reachable, Mode, Visitor, COUNT_BASE, REACHABLE, ROOT_UNTRACED, UNDISCOVERED,
 };
 use super::{Collector, GENERATIONS, OLD};
+use crate::heap::header::MAX_STRONG;
 use crate::heap::large::{LargeHeader, NOT_IN_SET};
 use crate::heap::object::ObjRef;
 use crate::heap::pool::{Pool, NOT_LISTED, POOL_SIZE, SUSPECTS};
@@ -327,7 +328,14 @@ unsafe fn count_one<const FULL: bool>(
         if let Some(strong) = h.plain_strong() {
             *slot += strong;
             if FULL {
-                h.watch();
+                if strong < MAX_STRONG {
+                    h.watch();
+                } else {
+                    // A watched count must have room for the clone that
+                    // unwatches it (see `Header::watch`): this survivor,
+                    // and so every other, stays a suspect.
+                    visitor.skipped = true;
+                }
             }
             (vtable.trace_in[entry])(obj.header_ptr(), meta, visitor);
             return;

@@ -241,8 +241,14 @@ impl Header {
 
     /// The collector will hear of the next drop of this object's count
     /// that leaves it alive (a full collection proved it reachable).
+    ///
+    /// The count must be below [`MAX_STRONG`]: a watched word at the top
+    /// count would wrap to 0 on the next clone instead of turning negative;
+    /// below it, that clone takes the slow path, which unwatches, and only
+    /// a clone past the top count aborts.
     #[inline(always)]
     pub(crate) fn watch(&self) {
+        debug_assert!(self.strong() < MAX_STRONG);
         self.strong.set(self.strong.get() | STRONG_SPECIAL);
     }
 
@@ -251,9 +257,13 @@ impl Header {
     /// the garbage's edges to each other need no note.
     #[inline(always)]
     pub(crate) fn hold(&self) {
-        debug_assert!(!self.may_be_lent() && self.strong() < MAX_STRONG);
-        self.strong
-            .set((self.strong.get() & !STRONG_SPECIAL) + STRONG_ONE);
+        debug_assert!(!self.may_be_lent());
+        let n = (self.strong.get() & !STRONG_SPECIAL) + STRONG_ONE;
+        if (n as i32) < 0 {
+            // The count passed MAX_STRONG (as in `inc_strong`).
+            std::process::abort();
+        }
+        self.strong.set(n);
     }
 
     /// Whether a `&mut` lent by `Gc::get_mut` may still be live.

@@ -6,7 +6,7 @@
 //! is what a `Gc` or `Weak` has to read without first finding its block
 //! index: the two counts, the way the object dies ([`Death`]), the
 //! large-object bit and four flags packed into the top bits of the weak
-//! word, and the lent marker in the top bit of the strong word.
+//! word, and the lent-or-watched marker in the top bit of the strong word.
 //!
 //! The death kind is the type's, and the pool header has it too, but a
 //! dying object must not have to read its pool header to learn it: pool

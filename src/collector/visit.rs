@@ -253,6 +253,13 @@ impl Visitor {
             } else {
                 slot
             };
+            // The shared array says `UNDISCOVERED` for every block; the
+            // pool's own says it for its old objects only. A frozen object
+            // there stays out of the set: its edges count as references
+            // from outside.
+            if *slot != UNDISCOVERED {
+                return;
+            }
             *slot = COUNT_BASE - 1;
         }
         self.discovered += 1;

@@ -47,7 +47,10 @@
 //!
 //! Paths through untracked objects do not matter here: no cycle passes
 //! through one, so what only they lead to is freed by reference counting
-//! once they die, as in CPython.
+//! once they die, as in CPython. Nor do paths from frozen objects: no
+//! collection reads a frozen object (an edge to one discovers nothing), so
+//! what it references counts as referenced from outside, as in CPython,
+//! until `unfreeze` makes every frozen object a suspect.
 //!
 //! # Costs
 //!

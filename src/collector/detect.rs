@@ -303,6 +303,52 @@ unsafe fn set_words(pool: NonNull<Pool>, gens: usize, w: usize, scoped: bool) ->
     }
 }
 
+/// A pool's scratch array, from `bump`, with its slots written by `fill`
+/// (one slot per block).
+///
+/// # Safety
+/// `pool` must be live; `fill` must write every slot.
+unsafe fn alloc_slots(
+    bump: &bumpalo::Bump,
+    pool: NonNull<Pool>,
+    fill: impl FnOnce(&mut [MaybeUninit<u32>]),
+) -> *mut u32 {
+    // SAFETY: forwarded to the caller; the bump arena returns room for
+    // `capacity` u32s, aligned, which `fill` initialises.
+    unsafe {
+        let cap = (*pool.as_ptr()).geometry.capacity as usize;
+        let slots = bump
+            .alloc_layout(std::alloc::Layout::array::<u32>(cap).expect("slots"))
+            .cast::<MaybeUninit<u32>>();
+        fill(std::slice::from_raw_parts_mut(slots.as_ptr(), cap));
+        slots.as_ptr().cast::<u32>()
+    }
+}
+
+/// Writes a 64-slot chunk of a scratch array: `COUNT_BASE` for the blocks
+/// of `members`, `UNDISCOVERED` for those of `undiscovered`, `NOT_IN_SET`
+/// for the rest. Chunks all of one kind (full pools) are plain fills, which
+/// vectorize.
+fn fill_chunk(chunk: &mut [MaybeUninit<u32>], members: u64, undiscovered: u64) {
+    let all = u64::MAX >> (64 - chunk.len());
+    match (members, undiscovered) {
+        (0, 0) => chunk.fill(MaybeUninit::new(NOT_IN_SET)),
+        (m, 0) if m == all => chunk.fill(MaybeUninit::new(COUNT_BASE)),
+        (0, u) if u == all => chunk.fill(MaybeUninit::new(UNDISCOVERED)),
+        _ => {
+            for (b, slot) in chunk.iter_mut().enumerate() {
+                slot.write(if members >> b & 1 != 0 {
+                    COUNT_BASE
+                } else if undiscovered >> b & 1 != 0 {
+                    UNDISCOVERED
+                } else {
+                    NOT_IN_SET
+                });
+            }
+        }
+    }
+}
+
 /// Step 2 for one object of the set (see [`Collector::count_internal`]).
 ///
 /// # Safety
@@ -377,19 +423,12 @@ impl Collector {
         pool: NonNull<Pool>,
         fill: impl FnOnce(&mut [MaybeUninit<u32>]),
     ) -> *mut u32 {
-        // SAFETY: forwarded to the caller; the bump arena returns room for
-        // `capacity` u32s, aligned, which `fill` initialises.
+        // SAFETY: forwarded to the caller.
         unsafe {
             let p = pool.as_ptr();
             if (*p).scratch.is_null() {
                 let s = self.scratch();
-                let cap = (*p).geometry.capacity as usize;
-                let slots = s
-                    .bump
-                    .alloc_layout(std::alloc::Layout::array::<u32>(cap).expect("slots"))
-                    .cast::<MaybeUninit<u32>>();
-                fill(std::slice::from_raw_parts_mut(slots.as_ptr(), cap));
-                (*p).scratch = slots.as_ptr().cast::<u32>();
+                (*p).scratch = alloc_slots(&s.bump, pool, fill);
                 s.set_pools.push(pool);
             }
             (*p).scratch
@@ -405,45 +444,29 @@ impl Collector {
     /// scratch still [`undiscovered_slots`]; runs no user code.
     pub(super) unsafe fn materialize(&self, pool: NonNull<Pool>) -> *mut u32 {
         // SAFETY: forwarded to the caller.
-        unsafe { self.materialize_as(pool, UNDISCOVERED) }
+        unsafe { self.materialize_as(pool, false) }
     }
 
-    /// [`materialize`](Self::materialize) with the old objects' slots set
-    /// to `old_slot`.
+    /// [`materialize`](Self::materialize), with the old objects joining the
+    /// set at once if `join` (their slots `COUNT_BASE`).
     ///
     /// # Safety
     /// As for `materialize`.
-    unsafe fn materialize_as(&self, pool: NonNull<Pool>, old_slot: u32) -> *mut u32 {
-        // SAFETY: forwarded to the caller; the bump arena returns room for
-        // `capacity` u32s, aligned, all written below. A lazy pool holds
-        // no object of a younger generation.
+    unsafe fn materialize_as(&self, pool: NonNull<Pool>, join: bool) -> *mut u32 {
+        // SAFETY: forwarded to the caller; a lazy pool holds no object of
+        // a younger generation, and `fill_chunk` writes every slot.
         unsafe {
             let lazy = self.lazy();
-            let p = pool.as_ptr();
-            debug_assert_eq!((*p).scratch, undiscovered_slots());
-            let cap = (*p).geometry.capacity as usize;
-            let slots = lazy
-                .bump
-                .alloc_layout(std::alloc::Layout::array::<u32>(cap).expect("slots"))
-                .cast::<u32>()
-                .as_ptr();
+            debug_assert_eq!((*pool.as_ptr()).scratch, undiscovered_slots());
             let old = Pool::gen_bitmap(pool, OLD);
-            let array = std::slice::from_raw_parts_mut(slots, cap);
-            for (w, chunk) in array.chunks_mut(64).enumerate() {
-                let word = *old.add(w);
-                if word == u64::MAX >> (64 - chunk.len()) {
-                    chunk.fill(old_slot);
-                } else {
-                    for (b, slot) in chunk.iter_mut().enumerate() {
-                        *slot = if word >> b & 1 != 0 {
-                            old_slot
-                        } else {
-                            NOT_IN_SET
-                        };
-                    }
+            let slots = alloc_slots(&lazy.bump, pool, |slots| {
+                for (w, chunk) in slots.chunks_mut(64).enumerate() {
+                    let word = *old.add(w);
+                    let (members, undiscovered) = if join { (word, 0) } else { (0, word) };
+                    fill_chunk(chunk, members, undiscovered);
                 }
-            }
-            (*p).scratch = slots;
+            });
+            (*pool.as_ptr()).scratch = slots;
             lazy.materialized.push(pool);
             slots
         }
@@ -464,8 +487,8 @@ impl Collector {
     /// No collection is in progress; runs no user code.
     pub(super) unsafe fn gather(&self, g: usize) {
         // SAFETY: forwarded to the caller; listed pools are live and
-        // tracked, with one bitmap word per 64 slots; the closure writes
-        // every slot (each 64-slot chunk in one of four ways).
+        // tracked, with one bitmap word per 64 slots; `fill_chunk` writes
+        // every slot.
         unsafe {
             let scoped = g == OLD && self.scoped_full.get();
             let s = self.scratch();
@@ -478,11 +501,12 @@ impl Collector {
                         continue; // listed in an earlier generation too
                     }
                     let words = (*pool.as_ptr()).geometry.words as usize;
+                    let mut membership = [(0, 0); MAX_BLOCKS / 64];
                     let (mut members, mut undiscovered) = (0, 0);
-                    for w in 0..words {
-                        let (m, u) = set_words(pool, g + 1, w, scoped);
-                        members |= m;
-                        undiscovered += u.count_ones() as usize;
+                    for (w, word) in membership[..words].iter_mut().enumerate() {
+                        *word = set_words(pool, g + 1, w, scoped);
+                        members |= word.0;
+                        undiscovered += word.1.count_ones() as usize;
                     }
                     undiscovered_total += undiscovered;
                     if members == 0 {
@@ -495,27 +519,8 @@ impl Collector {
                         continue;
                     }
                     self.enter_set_with(pool, |slots| {
-                        for (w, chunk) in slots.chunks_mut(64).enumerate() {
-                            let (members, undiscovered) = set_words(pool, g + 1, w, scoped);
-                            // Words all of members (full pools) or all of
-                            // non-members are plain fills, which vectorize.
-                            let all = u64::MAX >> (64 - chunk.len());
-                            match (members, undiscovered) {
-                                (0, 0) => chunk.fill(MaybeUninit::new(NOT_IN_SET)),
-                                (m, 0) if m == all => chunk.fill(MaybeUninit::new(COUNT_BASE)),
-                                (0, u) if u == all => chunk.fill(MaybeUninit::new(UNDISCOVERED)),
-                                _ => {
-                                    for (b, slot) in chunk.iter_mut().enumerate() {
-                                        slot.write(if members >> b & 1 != 0 {
-                                            COUNT_BASE
-                                        } else if undiscovered >> b & 1 != 0 {
-                                            UNDISCOVERED
-                                        } else {
-                                            NOT_IN_SET
-                                        });
-                                    }
-                                }
-                            }
+                        for (chunk, &(m, u)) in slots.chunks_mut(64).zip(&membership) {
+                            fill_chunk(chunk, m, u);
                         }
                     });
                 }
@@ -574,25 +579,13 @@ impl Collector {
         // its objects, so `f` clearing its own object's bit changes nothing
         // here.
         unsafe {
+            let scoped = self.scratch().scoped;
+            self.for_each_pooled_in_set(
+                &of_type,
+                |pool, w| set_words(pool, gens, w, scoped).0,
+                &mut f,
+            );
             let s = self.scratch();
-            for &pool in &s.set_pools {
-                let vtable = (*pool.as_ptr()).vtable;
-                if !of_type(vtable) {
-                    continue;
-                }
-                let scratch = (*pool.as_ptr()).scratch;
-                let words = (*pool.as_ptr()).geometry.words as usize;
-                let blocks = Pool::block_layout(pool);
-                for w in 0..words {
-                    let (mut word, _) = set_words(pool, gens, w, s.scoped);
-                    while word != 0 {
-                        let i = (w * 64) as u32 + word.trailing_zeros();
-                        word &= word - 1;
-                        let obj = ObjRef::new(blocks.block(i).cast(), false);
-                        f(obj, vtable, 0, scratch.add(i as usize));
-                    }
-                }
-            }
             for &l in &s.set_large[..s.large_members] {
                 let slot = std::ptr::addr_of_mut!((*l.as_ptr()).gc_refs);
                 let vtable = (*l.as_ptr()).vtable;
@@ -607,6 +600,43 @@ impl Collector {
                     (*l.as_ptr()).meta,
                     slot,
                 );
+            }
+        }
+    }
+
+    /// Calls `f` on every object of the set's pools that `word` selects, in
+    /// the pools whose type `of_type` accepts (asked once per pool):
+    /// `word(pool, w)` is the bitmap of the objects of word `w` of `pool`
+    /// to visit (read before `f` runs on them).
+    ///
+    /// # Safety
+    /// As for [`for_each_in_set_where`](Self::for_each_in_set_where); the
+    /// selected blocks hold live objects of the set.
+    unsafe fn for_each_pooled_in_set(
+        &self,
+        of_type: impl Fn(&VTable) -> bool,
+        word: impl Fn(NonNull<Pool>, usize) -> u64,
+        f: &mut impl FnMut(ObjRef, &'static VTable, usize, *mut u32),
+    ) {
+        // SAFETY: forwarded to the caller; set pools are tracked pools with
+        // a scratch array, a slot per block.
+        unsafe {
+            for &pool in &self.scratch().set_pools {
+                let vtable = (*pool.as_ptr()).vtable;
+                if !of_type(vtable) {
+                    continue;
+                }
+                let scratch = (*pool.as_ptr()).scratch;
+                let blocks = Pool::block_layout(pool);
+                for w in 0..(*pool.as_ptr()).geometry.words as usize {
+                    let mut bits = word(pool, w);
+                    while bits != 0 {
+                        let i = (w * 64) as u32 + bits.trailing_zeros();
+                        bits &= bits - 1;
+                        let obj = ObjRef::new(blocks.block(i).cast(), false);
+                        f(obj, vtable, 0, scratch.add(i as usize));
+                    }
+                }
             }
         }
     }
@@ -741,7 +771,7 @@ impl Collector {
             for i in 0..self.lazy().pools.len() {
                 let pool = self.lazy().pools[i];
                 if (*pool.as_ptr()).scratch == undiscovered_slots() {
-                    let scratch = self.materialize_as(pool, COUNT_BASE);
+                    let scratch = self.materialize_as(pool, true);
                     self.scratch().lookup.set_scratch(pool, scratch);
                     let old = Pool::gen_bitmap(pool, OLD);
                     for w in 0..(*pool.as_ptr()).geometry.words as usize {
@@ -760,22 +790,14 @@ impl Collector {
             // Nothing is undiscovered any more: plain counting.
             let mut visitor = Visitor::for_set(Mode::Count, s.lookup);
             let entry = visitor.mode().vtable_index().expect("a counting mode");
-            for &pool in &s.set_pools {
-                let scratch = (*pool.as_ptr()).scratch;
-                let vtable = (*pool.as_ptr()).vtable;
-                let blocks = Pool::block_layout(pool);
-                let joined = Pool::gen_bitmap(pool, SUSPECTS);
-                for w in 0..(*pool.as_ptr()).geometry.words as usize {
-                    let mut bits = *joined.add(w);
-                    while bits != 0 {
-                        let i = (w * 64) as u32 + bits.trailing_zeros();
-                        bits &= bits - 1;
-                        let obj = ObjRef::new(blocks.block(i).cast(), false);
-                        let slot = scratch.add(i as usize);
-                        count_one::<true>(obj, vtable, 0, slot, entry, &mut visitor, lent);
-                    }
-                }
-            }
+            self.for_each_pooled_in_set(
+                |_| true,
+                |pool, w| *Pool::gen_bitmap(pool, SUSPECTS).add(w),
+                &mut |obj, vtable, meta, slot| {
+                    count_one::<true>(obj, vtable, meta, slot, entry, &mut visitor, lent);
+                },
+            );
+            let s = self.scratch();
             for &l in &s.set_large[s.large_members..] {
                 if std::mem::replace(&mut (*l.as_ptr()).suspect, false) {
                     let obj = ObjRef::new(LargeHeader::object(l), true);

@@ -48,7 +48,7 @@
 //! cloned or downgraded, or leaks. Building cycles through `get_mut` alone
 //! is unusual; cloning a handle into place (the common way) is unaffected.
 
-use super::teardown::hold_and_condemn;
+use super::teardown::{finalizer_due, hold_and_condemn};
 use super::visit::{
     gc_refs_slot, is_reachable, Mode, Visitor, COUNT_BASE, REACHABLE, ROOT_UNTRACED, UNDISCOVERED,
 };
@@ -961,6 +961,9 @@ impl Collector {
                 let scratch = (*pool.as_ptr()).scratch;
                 let words = (*pool.as_ptr()).geometry.words as usize;
                 let blocks = Pool::block_layout(pool);
+                // Asked once per pool: most types have no finalizer, and
+                // their garbage needs no look at its flags for one.
+                let finalizes = ((*pool.as_ptr()).vtable.needs_finalize)();
                 let mut pool_survivors = 0;
                 for gen in 0..=g {
                     let bits = Pool::gen_bitmap(pool, gen);
@@ -980,7 +983,10 @@ impl Collector {
                                 survivors |= 1 << bit;
                             } else {
                                 let obj = ObjRef::new(blocks.block(i).cast(), false);
-                                finalizers_due |= hold_and_condemn(obj);
+                                hold_and_condemn(obj);
+                                if finalizes {
+                                    finalizers_due |= finalizer_due(obj.header());
+                                }
                                 unreachable.push(obj);
                             }
                         }
@@ -1023,7 +1029,8 @@ impl Collector {
                         survivors_total += 1;
                     } else {
                         let obj = ObjRef::new(LargeHeader::object(l), true);
-                        finalizers_due |= hold_and_condemn(obj);
+                        hold_and_condemn(obj);
+                        finalizers_due |= finalizer_due(obj.header());
                         unreachable.push(obj);
                     }
                 }

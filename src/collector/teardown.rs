@@ -53,20 +53,20 @@ pub(super) fn catching(slot: &mut Option<Panic>, f: impl FnOnce()) {
 /// never garbage, is `General` without one), not asked of the type's
 /// `Trace` impl. Step 1 and step 2 ask the same question this way.
 #[inline(always)]
-fn finalizer_due(h: &Header) -> bool {
+pub(super) fn finalizer_due(h: &Header) -> bool {
     !h.has_flag(FLAG_FINALIZED) && h.death() == Death::General
 }
 
-/// Step 1 for one garbage object: holds it and condemns it. Returns whether
-/// its finalizer is due (most garbage has none: step 2 is skipped when no
-/// object's is). Runs no user code (see [`finalizer_due`]).
+/// Step 1 for one garbage object: holds it and condemns it. Whether its
+/// finalizer is due is [`finalizer_due`] (asked only of types that have
+/// one: step 2 is skipped when no object's is). Runs no user code.
 ///
 /// # Safety
 /// `obj` must be alive (detection found it with a positive strong count)
 /// and unreachable, and no user code may run before [`Collector::teardown`]
 /// takes it.
 #[inline(always)]
-pub(super) unsafe fn hold_and_condemn(obj: ObjRef) -> bool {
+pub(super) unsafe fn hold_and_condemn(obj: ObjRef) {
     // SAFETY: forwarded to the caller.
     unsafe {
         let h = obj.header();
@@ -74,7 +74,6 @@ pub(super) unsafe fn hold_and_condemn(obj: ObjRef) -> bool {
         // note.
         h.hold();
         h.set_flag(FLAG_CONDEMNED);
-        finalizer_due(h)
     }
 }
 
@@ -86,7 +85,7 @@ impl Collector {
     /// Every object of `garbage` must be a distinct, untracked object that
     /// detection found unreachable, held and condemned by
     /// [`hold_and_condemn`] with no user code run since, and
-    /// `finalizers_due` true if that returned true for any of them.
+    /// `finalizers_due` true if [`finalizer_due`] holds for any of them.
     pub(super) unsafe fn teardown(
         &self,
         garbage: Vec<ObjRef>,

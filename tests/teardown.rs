@@ -1,8 +1,7 @@
-//! The teardown's walk over the garbage: every value dropped once, every
-//! block freed, whether the last reference to an object goes before its
-//! hold is released (a list, a pair) or after (the first node of a ring,
-//! freed by the drop of the last), with `Weak`s left behind, and when a
-//! destructor panics halfway.
+//! The teardown frees every garbage block exactly once and drops every
+//! value once: rings, a doubly linked list and pairs (back to the blocks
+//! used before them), garbage with `Weak`s left behind (only the blocks
+//! stay), and a destructor panicking at each position of a ring.
 
 mod common;
 
@@ -26,7 +25,7 @@ fn ring(n: usize, drops: &Rc<Cell<usize>>) -> Vec<Weak<Node>> {
 }
 
 #[test]
-fn a_ring_is_freed_whole_though_its_first_node_outlives_its_hold() {
+fn a_ring_leaves_no_block_behind() {
     run(|| {
         let before = used_blocks();
         let drops = Rc::new(Cell::new(0));
@@ -34,8 +33,6 @@ fn a_ring_is_freed_whole_though_its_first_node_outlives_its_hold() {
         assert_eq!(used_blocks(), before + 100);
         assert_eq!(gc::collect(), 100);
         assert_eq!(drops.get(), 100);
-        // The first node's hold went while the last node still referenced
-        // it; the last node's drop freed it.
         assert_eq!(used_blocks(), before);
     });
 }

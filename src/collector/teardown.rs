@@ -22,14 +22,6 @@
 //! 5. **Release** the holds: each count falls to zero and the block is freed
 //!    (or kept for the `Weak`s that still point at it).
 //!
-//! Steps 4 and 5 share one walk over the garbage: each hold is released
-//! right after the next object's value is dropped, not after every value
-//! is. A block freed early has a count of zero, so no `Gc` anywhere can
-//! reach it, and no destructor can see the difference; the walk saves a
-//! pass over memory the collection has long left behind (a 1M-node list is
-//! 64 MB). Garbage still referenced by values not yet dropped (the first
-//! node of a ring) keeps its block, value gone, until that reference goes.
-//!
 //! A panic from a finalizer or destructor is caught, the teardown finishes,
 //! and the first panic is resumed once the collector's state is restored.
 
@@ -82,35 +74,6 @@ pub(super) unsafe fn hold_and_condemn(obj: ObjRef) {
         // note.
         h.hold();
         h.set_flag(FLAG_CONDEMNED);
-    }
-}
-
-/// Releases the collector's hold on a garbage object whose value is gone.
-/// A freed block of a pool joins `run` (handed over first if it is of
-/// another pool's: the run's blocks were freed under the same conditions).
-///
-/// # Safety
-/// The hold must be ours and the value dropped. If a destructor smuggled
-/// out a handle (breaking the Trace contract), the count stays above zero
-/// and the block lives on; DROPPED stops that handle's last drop from
-/// dropping the value again. The object is in no generation (see
-/// `Collector::split`).
-#[inline(always)]
-unsafe fn release_hold(obj: ObjRef, run: &mut FreeRun) {
-    // SAFETY: forwarded to the caller.
-    unsafe {
-        let h = obj.header();
-        if h.release_strong() && Header::confirm_death(obj.header_ptr()) && h.dec_weak() == 0 {
-            if obj.is_large() {
-                heap::free_block(obj);
-            } else {
-                let pool = obj.pool();
-                if run.pool().is_some_and(|p| p != pool) {
-                    TypeChain::free_run(run);
-                }
-                run.push(pool, obj.header_ptr().cast());
-            }
-        }
     }
 }
 
@@ -169,55 +132,54 @@ impl Collector {
         } else {
             garbage
         };
-        // 4. Drop each value, and release each hold one object later: by
-        // then the values dropped since no longer reference it (the other
-        // half of a pair, the neighbours in a list), so its count usually
-        // reaches zero and its block joins a run of its pool's (the garbage
-        // comes pool by pool). An object some garbage not dropped yet still
-        // references outlives its hold, its value gone, until that
-        // reference goes (see `heap::strong_count_zero`). One
-        // `catch_unwind` covers the whole loop, resumed after the object
-        // whose destructor panicked (the holds still pending released
-        // first).
-        let n = garbage.len();
-        let mut run = FreeRun::new();
+        // 4. Drop the values, under one `catch_unwind` for the whole run,
+        // resumed after the object whose destructor panicked.
         let mut next = 0;
         while next < garbage.len() {
-            let start = next;
-            let mut finished = false;
             catching(panic, || {
-                let mut pending = None;
                 while let Some(&obj) = garbage.get(next) {
                     next += 1;
-                    // SAFETY: held, so alive; values are dropped only here,
-                    // each once: DROPPED is set first so that no later path
-                    // drops a value twice, even if this one panics. The
-                    // pending object's value is gone and its hold ours.
+                    // SAFETY: held, values intact; DROPPED is set first so
+                    // that no later path drops a value twice, even if this
+                    // one panics.
                     unsafe {
                         obj.header().set_flag(FLAG_FINALIZED | FLAG_DROPPED);
                         obj.drop_value();
-                        if let Some(dropped) = pending.replace(obj) {
-                            release_hold(dropped, &mut run);
-                        }
                     }
                 }
-                if let Some(dropped) = pending {
-                    // SAFETY: as above.
-                    unsafe { release_hold(dropped, &mut run) };
-                }
-                finished = true;
             });
-            if !finished {
-                // Only a value's drop runs user code, so the last object
-                // taken panicked there; the one before it, if taken in the
-                // same round, was pending. Both holds are still ours.
-                for &obj in &garbage[(next - 1).saturating_sub(1).max(start)..next] {
-                    // SAFETY: as above.
-                    unsafe { release_hold(obj, &mut run) };
+        }
+        // 5. Release the holds. No user code runs here, so the blocks of
+        // each pool (the garbage comes pool by pool) go back in one run.
+        let n = garbage.len();
+        let mut run = FreeRun::new();
+        for obj in garbage {
+            // SAFETY: the value is gone; the hold is ours to release. If a
+            // destructor smuggled out a handle (breaking the Trace contract),
+            // the count stays above zero and the block lives on; DROPPED
+            // stops that handle's last drop from dropping the value again.
+            // A freed block is out of its generation (see `split`).
+            unsafe {
+                let h = obj.header();
+                if h.release_strong()
+                    && Header::confirm_death(obj.header_ptr())
+                    && h.dec_weak() == 0
+                {
+                    if obj.is_large() {
+                        heap::free_block(obj);
+                    } else {
+                        let pool = obj.pool();
+                        if run.pool().is_some_and(|p| p != pool) {
+                            // The run's blocks, all of its own pool, were
+                            // freed above under the same conditions.
+                            TypeChain::free_run(&mut run);
+                        }
+                        run.push(pool, obj.header_ptr().cast());
+                    }
                 }
             }
         }
-        // SAFETY: the blocks of the last run are freed, as above.
+        // SAFETY: as above, for the last run (if any).
         unsafe { TypeChain::free_run(&mut run) };
         n
     }

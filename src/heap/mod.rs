@@ -615,9 +615,9 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
             return;
         }
         // The kind of death comes from the object's own header, not its
-        // pool's (see `header::Death`). Large objects take the general
-        // path; pooled garbage whose value the collector dropped only has
-        // its block to free.
+        // pool's (see `header::Death`). Large objects, and values the
+        // collector already dropped (garbage being released), take the
+        // general path.
         if !h.has_flag(FLAG_LARGE | FLAG_DROPPED) {
             match h.death() {
                 Death::Plain => {
@@ -640,14 +640,8 @@ pub(crate) unsafe fn strong_count_zero<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
                 Death::Tracked | Death::Acyclic => return owner_death::<T, false>(ptr),
                 Death::General => {}
             }
-        } else if !h.has_flag(FLAG_DROPPED) {
-            if h.death() == Death::Plain {
-                return plain_large_death(ptr);
-            }
-        } else if !h.has_flag(FLAG_LARGE) {
-            // Garbage the collector released while other garbage still
-            // referenced it: value dropped, out of the generations.
-            return released_garbage_death(header);
+        } else if !h.has_flag(FLAG_DROPPED) && h.death() == Death::Plain {
+            return plain_large_death(ptr);
         }
         dying_object(ptr);
     }
@@ -730,23 +724,6 @@ unsafe fn defer_death(heap: &'static HeapState, obj: ObjRef) {
     // `drain_deferred`, each time for a step that runs no user code.
     unsafe { (*heap.deferred.get()).push(obj) };
     DEFERRED_IN.set(heap);
-}
-
-/// The death of pooled garbage whose value the collector's teardown
-/// dropped before this last reference to it went (see
-/// `collector::teardown`): only the block is left to free, unless a `Weak`
-/// still needs it.
-///
-/// # Safety
-/// As for [`strong_count_zero`]; the object is pooled, its value dropped.
-#[inline(never)]
-unsafe fn released_garbage_death(header: NonNull<Header>) {
-    // SAFETY: forwarded to the caller; the pool outlives its blocks.
-    unsafe {
-        if header.as_ref().dec_weak() == 0 {
-            TypeChain::free(Pool::of(header.as_ptr().cast()), header.cast());
-        }
-    }
 }
 
 /// The death of a large leaf (untracked, no finalizer): drop the value,

@@ -161,10 +161,7 @@ impl Collector {
             // A freed block is out of its generation (see `split`).
             unsafe {
                 let h = obj.header();
-                if h.release_strong()
-                    && Header::confirm_death(obj.header_ptr())
-                    && h.dec_weak() == 0
-                {
+                if h.release_hold() && h.dec_weak() == 0 {
                     if obj.is_large() {
                         heap::free_block(obj);
                     } else {

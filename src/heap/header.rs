@@ -266,6 +266,21 @@ impl Header {
         self.strong.set(n);
     }
 
+    /// Releases the collector's [`hold`](Self::hold). True if that was the
+    /// last strong reference (the count is 0 now).
+    ///
+    /// The word is ordinary: `hold` unwatched it, a held object cannot be
+    /// lent (`Gc::get_mut` wants a count of one, and the hold is one more
+    /// than its handles), and no full collection watches it again before
+    /// the teardown that holds it ends.
+    #[inline(always)]
+    pub(crate) fn release_hold(&self) -> bool {
+        let n = self.strong.get() - STRONG_ONE;
+        debug_assert!(n & STRONG_SPECIAL == 0, "gengc: a held word is special");
+        self.strong.set(n);
+        n == 0
+    }
+
     /// Whether a `&mut` lent by `Gc::get_mut` may still be live.
     #[inline(always)]
     pub(crate) fn may_be_lent(&self) -> bool {

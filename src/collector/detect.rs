@@ -961,9 +961,10 @@ impl Collector {
                 let scratch = (*pool.as_ptr()).scratch;
                 let words = (*pool.as_ptr()).geometry.words as usize;
                 let blocks = Pool::block_layout(pool);
-                // Asked once per pool: most types have no finalizer, and
-                // their garbage needs no look at its flags for one.
-                let finalizes = ((*pool.as_ptr()).vtable.needs_finalize)();
+                // Asked once per pool, and only when there is garbage: most
+                // types have no finalizer, and their garbage needs no look
+                // at its flags for one.
+                let finalizes = !all_reachable && ((*pool.as_ptr()).vtable.needs_finalize)();
                 let mut pool_survivors = 0;
                 for gen in 0..=g {
                     let bits = Pool::gen_bitmap(pool, gen);

@@ -301,3 +301,94 @@ fn objects_in_pools_without_suspects_are_discovered() {
         assert_eq!(drops(), 10 * BIG + 5);
     });
 }
+
+/// A node of a ring that also holds an untracked leaf and a frozen object.
+#[derive(Trace)]
+struct Mixed {
+    leaf: Gc<u64>,
+    frozen: Gc<Small>,
+    next: RefCell<Option<Gc<Mixed>>>,
+}
+
+/// Edges from a full collection's set into pools it never gathered: pools
+/// of an untracked type and pools of frozen objects. Both stay outside the
+/// set (a frozen object is referenced from outside, as in CPython), with
+/// old pools of bystanders (`old`) mapping the set or not.
+fn edges_into_pools_outside_the_generations(old: usize) {
+    run(move || {
+        gc::disable();
+        let frozen: Vec<Gc<Small>> = (0..2 * BIG).map(|_| obj::<8>()).collect();
+        assert_eq!(gc::collect(), 0);
+        gc::freeze();
+        let bystanders: Vec<Gc<Small>> = (0..old).map(|_| obj::<8>()).collect();
+        assert_eq!(gc::collect(), 0);
+        let len = 50;
+        let nodes: Vec<Gc<Mixed>> = (0..len)
+            .map(|i| {
+                Gc::new(Mixed {
+                    leaf: Gc::new(i as u64),
+                    frozen: frozen[i * frozen.len() / len].clone(),
+                    next: RefCell::new(None),
+                })
+            })
+            .collect();
+        for (i, n) in nodes.iter().enumerate() {
+            *n.next.borrow_mut() = Some(nodes[(i + 1) % len].clone());
+        }
+        let head = nodes[0].clone();
+        drop(nodes);
+        // Young: counted, its edges reach frozen and untracked pools.
+        assert_eq!(gc::collect(), 0);
+        // Old, no suspect: nothing read.
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(gc::generation_sizes(), (0, 0, old + len));
+        // The head is the one suspect; the ring is discovered from it.
+        drop(head);
+        assert_eq!(gc::collect(), len);
+        assert_eq!(drops(), 0, "no frozen object or bystander dropped");
+        assert_eq!(gc::freeze_count(), 2 * BIG);
+        assert_eq!(gc::generation_sizes(), (0, 0, old));
+        gc::unfreeze();
+        drop((frozen, bystanders));
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(drops(), 2 * BIG + old);
+        assert_eq!(gc::generation_sizes(), (0, 0, 0));
+    });
+}
+
+#[test]
+fn edges_into_untracked_and_frozen_pools_leave_them_outside_the_set() {
+    edges_into_pools_outside_the_generations(0);
+}
+
+#[test]
+fn edges_into_untracked_and_frozen_pools_of_a_mapped_set() {
+    edges_into_pools_outside_the_generations(3 * BIG);
+}
+
+/// The old generation's size, kept as objects come and go, is what a full
+/// collection leaves behind (the 25 % rule reads it), though the collection
+/// reads none of the pools it leaves alone.
+#[test]
+fn the_old_generation_size_survives_full_collections_that_read_little() {
+    run(|| {
+        gc::disable();
+        let mut keep: Vec<Gc<Small>> = (0..3 * BIG).map(|_| obj::<8>()).collect();
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(gc::generation_sizes(), (0, 0, 3 * BIG));
+        // Deaths by count in pools no collection reads again.
+        keep.truncate(BIG);
+        let ring = rings(1, 7);
+        assert_eq!(gc::collect_generation(1), 0);
+        assert_eq!(gc::generation_sizes(), (0, 0, BIG + 7));
+        drop(ring);
+        assert_eq!(gc::collect(), 7);
+        assert_eq!(gc::generation_sizes(), (0, 0, BIG));
+        visits();
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(visits(), 0);
+        drop(keep);
+        assert_eq!(gc::generation_sizes(), (0, 0, 0));
+        assert_eq!(drops(), 3 * BIG + 7);
+    });
+}

@@ -746,8 +746,10 @@ impl Collector {
                 (*pool.as_ptr()).gen_slot[from] = crate::heap::pool::NOT_LISTED;
                 let (src, dst) = (Pool::gen_bitmap(pool, from), Pool::gen_bitmap(pool, to));
                 let mut any = false;
+                let mut moved = 0;
                 for w in 0..(*pool.as_ptr()).geometry.words as usize {
                     any |= *src.add(w) != 0;
+                    moved += (*src.add(w)).count_ones() as usize;
                     *dst.add(w) |= *src.add(w);
                     if to == super::OLD {
                         // Not proved reachable by a full collection.
@@ -757,6 +759,12 @@ impl Collector {
                 }
                 if any {
                     self.list_pool(to, pool);
+                }
+                if from == super::OLD {
+                    self.old_pooled.set(self.old_pooled.get() - moved);
+                }
+                if to == super::OLD {
+                    self.old_pooled.set(self.old_pooled.get() + moved);
                 }
             }
             let mut moved =

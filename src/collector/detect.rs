@@ -223,7 +223,7 @@ fn prefetch(addr: *const u8) {
 /// discovery gives the pool an array of its own first).
 static UNDISCOVERED_SLOTS: [u32; MAX_BLOCKS] = [UNDISCOVERED; MAX_BLOCKS];
 /// Most blocks in a pool (of 8-byte blocks).
-const MAX_BLOCKS: usize = POOL_SIZE / 8;
+pub(super) const MAX_BLOCKS: usize = POOL_SIZE / 8;
 
 /// The scratch array of a pool in [`LazyPools::pools`] until one of its
 /// objects is discovered.
@@ -233,12 +233,14 @@ pub(super) fn undiscovered_slots() -> *mut u32 {
 }
 
 /// The pools of a full collection that hold old objects only, none a
-/// suspect (most pools, in a big heap that only grows). Counting starts
-/// with none of their objects, so they get no scratch array of their own:
-/// their scratch pointer is [`undiscovered_slots`], and a collection that
-/// discovers none of their objects writes nothing for them and reads
-/// nothing of them but their bitmaps. A discovery gives the pool an array
-/// (`Collector::materialize`); after counting, such pools join the set's.
+/// suspect, once the collection may discover their objects. Most such
+/// pools (in a big heap that only grows, nearly all) are never read:
+/// `gather` leaves them without a scratch pointer, and one becomes lazy
+/// only when an edge of the set first reaches it (or when counting gives
+/// up discovering and takes in the whole old generation). A lazy pool's
+/// scratch pointer is [`undiscovered_slots`]; a discovery gives it an
+/// array of its own (`Collector::materialize`); after counting, such pools
+/// join the set's.
 #[derive(Default)]
 pub(crate) struct LazyPools {
     pools: Vec<NonNull<Pool>>,
@@ -435,6 +437,21 @@ impl Collector {
         }
     }
 
+    /// `pool`, an old pool that `gather` left alone (no scratch array), may
+    /// now have objects discovered: it becomes lazy (see [`LazyPools`]).
+    ///
+    /// # Safety
+    /// A full collection started from the suspects must be counting;
+    /// `pool` must be a live tracked pool with no scratch array.
+    pub(super) unsafe fn make_lazy(&self, pool: NonNull<Pool>) {
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            debug_assert!((*pool.as_ptr()).tracked && (*pool.as_ptr()).scratch.is_null());
+            (*pool.as_ptr()).scratch = undiscovered_slots();
+            self.lazy().pools.push(pool);
+        }
+    }
+
     /// An object of a lazy pool (see [`LazyPools`]) is discovered: the pool
     /// gets a scratch array of its own, its old objects `UNDISCOVERED`;
     /// returns it.
@@ -479,9 +496,10 @@ impl Collector {
     /// generations of the set).
     ///
     /// A full collection (`g == OLD`) starts from the young and middle
-    /// objects and the old suspects; every other old object gets the slot
-    /// `UNDISCOVERED`, and joins the set only if an edge of the set reaches
-    /// it (see `collector::suspects`).
+    /// objects and the old suspects; every other old object counts as
+    /// `UNDISCOVERED` (its pool read here only if it holds a suspect or a
+    /// younger object), and joins the set only if an edge of the set
+    /// reaches it (see `collector::suspects`).
     ///
     /// # Safety
     /// No collection is in progress; runs no user code.
@@ -494,9 +512,19 @@ impl Collector {
             let s = self.scratch();
             s.set_gens = g + 1;
             s.scoped = scoped;
-            let mut undiscovered_total = 0;
+            debug_assert!(g < OLD || self.old_pooled.get() == self.tracked_pooled_in(OLD));
             for gen in 0..=g {
-                for &pool in self.pool_list(gen).iter() {
+                // A full collection started from the suspects reads only the
+                // old pools with a suspect (pools with younger objects came
+                // in above). The others get no scratch pointer; an edge that
+                // reaches one of their objects makes the pool lazy then (see
+                // `Visitor::count_edge_full`).
+                let pools = if gen == OLD && scoped {
+                    self.pool_list(SUSPECTS)
+                } else {
+                    self.pool_list(gen)
+                };
+                for &pool in pools.iter() {
                     if !(*pool.as_ptr()).scratch.is_null() {
                         continue; // listed in an earlier generation too
                     }
@@ -506,11 +534,10 @@ impl Collector {
                     for (w, word) in membership[..words].iter_mut().enumerate() {
                         *word = set_words(pool, g + 1, w, scoped);
                         members |= word.0;
-                        undiscovered += word.1.count_ones() as usize;
+                        undiscovered |= word.1;
                     }
-                    undiscovered_total += undiscovered;
                     if members == 0 {
-                        if undiscovered > 0 {
+                        if undiscovered != 0 {
                             (*pool.as_ptr()).scratch = undiscovered_slots();
                             self.lazy().pools.push(pool);
                         }
@@ -540,13 +567,17 @@ impl Collector {
                 });
             }
             // The members first: counting starts from them alone, and
-            // counts the others only once an edge discovers them.
+            // counts the others only once an edge discovers them. (The
+            // budget counts the old suspects as undiscovered too: it is a
+            // share, and their number would need their pools read.)
             let s = self.scratch();
-            undiscovered_total += s.undiscovered_large.len();
+            let undiscovered_total = self.old_pooled.get() + s.undiscovered_large.len();
             s.discover_budget = (undiscovered_total / DISCOVER_SHARE).max(DISCOVER_MIN);
             s.large_members = s.set_large.len();
             s.set_large.append(&mut s.undiscovered_large);
-            s.lookup = s.map.build(&s.set_pools, &self.lazy().pools);
+            // Every old pool may join a scoped set: the map spans them all.
+            let span: &[NonNull<Pool>] = if scoped { self.pool_list(OLD) } else { &[] };
+            s.lookup = s.map.build(&s.set_pools, &self.lazy().pools, span);
         }
     }
 
@@ -767,9 +798,13 @@ impl Collector {
                     self.note_suspect_word(pool, w, joined);
                 }
             }
-            // Lazy pools no discovery reached: all their old objects join.
-            for i in 0..self.lazy().pools.len() {
-                let pool = self.lazy().pools[i];
+            // Old pools no discovery reached (lazy or never read): all
+            // their old objects join.
+            for i in 0..self.pool_list(OLD).len() {
+                let pool = self.pool_list(OLD)[i];
+                if (*pool.as_ptr()).scratch.is_null() {
+                    self.make_lazy(pool);
+                }
                 if (*pool.as_ptr()).scratch == undiscovered_slots() {
                     let scratch = self.materialize_as(pool, true);
                     self.scratch().lookup.set_scratch(pool, scratch);
@@ -928,7 +963,9 @@ impl Collector {
     /// one); the `garbage` unreachable objects (what `mark` returned) leave
     /// the generations, are held and condemned for the teardown
     /// (`hold_and_condemn`, its step 1) and go to `unreachable`.
-    /// Returns the number of survivors, and whether a finalizer is due.
+    /// Returns the number of survivors in the set (old objects of pools a
+    /// full collection left alone are not counted), and whether a finalizer
+    /// is due.
     /// With no garbage, whole bitmap words move without a slot being read.
     ///
     /// # Safety
@@ -949,13 +986,17 @@ impl Collector {
         let mut finalizers_due = false;
         // SAFETY: forwarded to the caller; set pools are live and tracked.
         unsafe {
-            // Every pool of the collected generations is in the set, so their
-            // lists are rebuilt from scratch below.
-            for gen in 0..=g {
+            // Every pool of the collected younger generations is in the set,
+            // so their lists are rebuilt from scratch below. A full
+            // collection leaves most old pools alone (see `gather`): the old
+            // list keeps them, and loses only the set's pools left with no
+            // old object.
+            for gen in 0..=g.min(OLD - 1) {
                 for pool in self.pool_list(gen).drain(..) {
                     (*pool.as_ptr()).gen_slot[gen] = NOT_LISTED;
                 }
             }
+            let mut old_pooled = self.old_pooled.get();
             let s = self.scratch();
             for &pool in &s.set_pools {
                 let scratch = (*pool.as_ptr()).scratch;
@@ -991,32 +1032,28 @@ impl Collector {
                                 unreachable.push(obj);
                             }
                         }
+                        let n = survivors.count_ones() as usize;
+                        if gen == OLD {
+                            old_pooled -= (*bits.add(w)).count_ones() as usize - n;
+                        } else if dest == OLD {
+                            old_pooled += n;
+                        }
                         *bits.add(w) = 0;
                         *dest_bits.add(w) |= survivors;
                         if suspects {
                             self.note_suspect_word(pool, w, survivors);
                         }
-                        let n = survivors.count_ones() as usize;
                         pool_survivors += n;
                     }
                 }
                 survivors_total += pool_survivors;
                 if pool_survivors > 0 {
                     self.list_pool(dest, pool);
+                } else if g == OLD {
+                    self.unlist_pool(OLD, pool);
                 }
             }
-            // Lazy pools no discovery reached keep their old objects, all
-            // of them survivors, none read.
-            for &pool in &self.lazy().pools {
-                if (*pool.as_ptr()).scratch == undiscovered_slots() {
-                    let old = Pool::gen_bitmap(pool, OLD);
-                    let words = (*pool.as_ptr()).geometry.words as usize;
-                    survivors_total += (0..words)
-                        .map(|w| (*old.add(w)).count_ones() as usize)
-                        .sum::<usize>();
-                    self.list_pool(OLD, pool);
-                }
-            }
+            self.old_pooled.set(old_pooled);
             for gen in 0..=g {
                 let mut cur = self.large_list(gen).head;
                 while let Some(l) = NonNull::new(cur) {

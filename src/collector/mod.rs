@@ -72,6 +72,10 @@ pub(crate) struct Collector {
     /// what that one left (`total`), keeping big builds linear.
     long_lived_total: Cell<usize>,
     long_lived_pending: Cell<usize>,
+    /// Pooled objects in the old generation, kept as their bits come and
+    /// go, so that a full collection learns the old generation's size
+    /// without reading the pools it leaves alone (see `suspects`).
+    old_pooled: Cell<usize>,
     stats: [Cell<GenerationStats>; GENERATIONS],
     debug: Cell<control::DebugFlags>,
     callbacks: RefCell<Vec<(u64, Callback)>>,
@@ -128,6 +132,7 @@ impl Collector {
             scoped_full: Cell::new(true),
             long_lived_total: Cell::new(0),
             long_lived_pending: Cell::new(0),
+            old_pooled: Cell::new(0),
             stats: Default::default(),
             debug: Cell::new(control::DebugFlags::empty()),
             callbacks: RefCell::new(Vec::new()),
@@ -249,11 +254,14 @@ impl Collector {
             let words = (*pool.as_ptr()).geometry.words as usize;
             let mut word = Pool::gen_bitmap(pool, 0).add(index as usize / 64);
             let bit = 1u64 << (index % 64);
-            for _ in 0..GEN_BITMAPS {
+            for g in 0..GEN_BITMAPS {
                 if *word & bit != 0 {
                     *word &= !bit;
                     let c = self.count[0].get();
                     self.count[0].set(c.saturating_sub(1));
+                    if g == OLD {
+                        self.old_pooled.set(self.old_pooled.get() - 1);
+                    }
                     return;
                 }
                 word = word.add(words);
@@ -263,10 +271,15 @@ impl Collector {
 
     /// Objects tracked in generation `g` (3: frozen). O(pools of `g`).
     pub(crate) fn tracked_in(&self, g: usize) -> usize {
+        // SAFETY: the list is only read; no user code runs.
+        self.tracked_pooled_in(g) + unsafe { self.large_list(g).len }
+    }
+
+    /// The pooled objects of [`tracked_in`](Self::tracked_in).
+    fn tracked_pooled_in(&self, g: usize) -> usize {
         // SAFETY: the lists are only read; no user code runs.
         unsafe {
-            let pooled: usize = self
-                .pool_list(g)
+            self.pool_list(g)
                 .iter()
                 .map(|&pool| {
                     let bits = Pool::gen_bitmap(pool, g);
@@ -274,8 +287,7 @@ impl Collector {
                         .map(|w| (*bits.add(w)).count_ones() as usize)
                         .sum::<usize>()
                 })
-                .sum();
-            pooled + self.large_list(g).len
+                .sum()
         }
     }
 
@@ -319,6 +331,7 @@ impl Collector {
                 set_bit(Pool::gen_bitmap(pool, g), index);
                 self.list_pool(g, pool);
                 if g == OLD {
+                    self.old_pooled.set(self.old_pooled.get() + 1);
                     self.note_suspect_pooled(pool, index);
                 }
             }
@@ -638,8 +651,13 @@ impl Collector {
             self.count[g + 1].set(self.count[g + 1].get() + 1);
         }
         if g == OLD {
+            // Everything left is old, most of it in pools the collection
+            // never read.
             self.long_lived_pending.set(0);
-            self.long_lived_total.set(survivors);
+            // SAFETY: no user code has run since split; the list is not
+            // borrowed.
+            let large = unsafe { self.large_list(OLD).len };
+            self.long_lived_total.set(self.old_pooled.get() + large);
         } else if dest == OLD {
             self.long_lived_pending
                 .set(self.long_lived_pending.get() + survivors);

@@ -46,22 +46,26 @@ pub(crate) struct ScratchMap {
 
 impl ScratchMap {
     /// Maps the scratch arrays of `pools` and `lazy` (the gathered set's
-    /// pools, and those whose undiscovered objects may join it), or returns
-    /// [`ScratchLookup::NONE`] if the set is not worth mapping.
+    /// pools, and those whose undiscovered objects may join it), with room
+    /// for those of `span` (pools that may join the set later, through
+    /// [`ScratchLookup::set_scratch`]; only their addresses are read), or
+    /// returns [`ScratchLookup::NONE`] if the set is not worth mapping.
     ///
     /// # Safety
-    /// Every pool must be live, with its scratch array set; the lookup is
-    /// valid until the scratch arrays are cleared or this map is rebuilt.
+    /// Every pool of `pools` and `lazy` must be live, with its scratch array
+    /// set; the lookup is valid until the scratch arrays are cleared or this
+    /// map is rebuilt.
     pub(crate) unsafe fn build(
         &mut self,
         pools: &[NonNull<Pool>],
         lazy: &[NonNull<Pool>],
+        span: &[NonNull<Pool>],
     ) -> ScratchLookup {
-        let pools = || pools.iter().chain(lazy);
-        if pools().count() < MIN_POOLS {
+        if pools.len() + lazy.len() + span.len() < MIN_POOLS {
             return ScratchLookup::NONE;
         }
-        let addrs = pools().map(|p| p.as_ptr().addr());
+        let pools = || pools.iter().chain(lazy);
+        let addrs = pools().chain(span).map(|p| p.as_ptr().addr());
         let (Some(min), Some(max)) = (addrs.clone().min(), addrs.max()) else {
             return ScratchLookup::NONE;
         };
@@ -153,7 +157,9 @@ impl ScratchLookup {
         scratch
     }
 
-    /// `pool`, one of the map's, now has the scratch array `scratch`.
+    /// `pool` now has the scratch array `scratch` (nothing is recorded for
+    /// a pool outside the map's range: its lookups keep finding null, and
+    /// callers fall back on the pool header).
     ///
     /// # Safety
     /// As for [`scratch_of`](Self::scratch_of); no other lookup of the map
@@ -162,9 +168,11 @@ impl ScratchLookup {
         if !self.is_mapped() {
             return;
         }
-        let entry = (pool.as_ptr().addr() - self.base) / POOL_SIZE;
-        debug_assert!(entry < self.entries);
-        // SAFETY: forwarded to the caller; the pool is mapped.
+        let entry = pool.as_ptr().addr().wrapping_sub(self.base) / POOL_SIZE;
+        if entry >= self.entries {
+            return;
+        }
+        // SAFETY: forwarded to the caller; the entry is in the table.
         unsafe { *self.table.add(entry) = scratch };
         if self.last_pool == pool.as_ptr().addr() {
             self.last_scratch = scratch;

@@ -57,10 +57,17 @@
 //! - The release of a strong handle stays one test of the count word (see
 //!   `Header::release_strong`). The first drop of a watched object's count
 //!   after a full collection takes a slow path that sets a bitmap bit.
-//! - A full collection still walks the old generation's bitmaps and writes
-//!   a scratch slot per old object (no object memory), but reads only the
-//!   objects the suspects lead to: a big structure that only grows is read
-//!   about once as a suspect, not at each full collection.
+//! - A full collection reads nothing of an old pool that holds no suspect
+//!   and that no edge of the set reaches: not its header, not its bitmaps
+//!   (`gather` walks the list of pools with suspects, not the old list;
+//!   the old generation's size comes from a running count). Such a pool
+//!   joins the set's lazy pools when an edge first reaches one of its
+//!   objects (`Visitor::count_edge_full`). So a collection's cost follows
+//!   the young and middle objects, the suspects and what they lead to, not
+//!   the size of the old generation (of which it reads only the list of
+//!   pool addresses, to size the scratch map, and the large objects), and
+//!   a big structure that only grows is read about once as a suspect, not
+//!   at each full collection.
 
 use super::{Collector, OLD};
 use crate::heap::large::LargeHeader;

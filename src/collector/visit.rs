@@ -1,6 +1,7 @@
 //! The edge visitor behind [`Tracer`](crate::Tracer): what happens to each
 //! `Gc` a value reports, in each phase of a collection.
 
+use super::detect::MAX_BLOCKS;
 use super::scratch_map::ScratchLookup;
 use crate::heap::header::GcBox;
 use crate::heap::large::NOT_IN_SET;
@@ -221,16 +222,50 @@ impl Visitor {
     /// turn.
     #[inline(always)]
     fn count_edge_full(&mut self, obj: ObjRef, slot: Option<*mut u32>) {
-        if let Some(slot) = slot {
-            // SAFETY: as in `count_edge`.
-            unsafe {
-                let v = *slot;
-                if v < UNDISCOVERED {
-                    *slot = v.saturating_sub(1);
-                } else if v == UNDISCOVERED {
-                    self.discover(obj, slot);
-                }
+        let Some(slot) = slot.or_else(|| self.unread_pool_slot(obj)) else {
+            return;
+        };
+        // SAFETY: as in `count_edge`.
+        unsafe {
+            let v = *slot;
+            if v < UNDISCOVERED {
+                *slot = v.saturating_sub(1);
+            } else if v == UNDISCOVERED {
+                self.discover(obj, slot);
             }
+        }
+    }
+
+    /// `CountFull`: the slot of `obj`, whose pool has no scratch array
+    /// where the visitor looked: an old pool `gather` left alone (it holds
+    /// no suspect), which becomes lazy now (see `detect::LazyPools`); a pool
+    /// out of the map's range, whose header has the array; or a pool with
+    /// no object in any collected generation (untracked type: `None`, and
+    /// the map remembers it as outside the set).
+    #[cold]
+    #[inline(never)]
+    fn unread_pool_slot(&mut self, obj: ObjRef) -> Option<*mut u32> {
+        if obj.is_large() {
+            return None; // A large object's slot is in its own header.
+        }
+        // SAFETY: as in `count_edge`: the target is alive, so its pool is
+        // live; a `CountFull` visitor's collector is counting a full
+        // collection's set, which a tracked pool with no array may join.
+        unsafe {
+            let pool = obj.pool();
+            let p = pool.as_ptr();
+            if !(*p).tracked {
+                self.lookup.set_scratch(pool, not_in_set_slots());
+                return None;
+            }
+            if (*p).scratch.is_null() {
+                (*self.collector).make_lazy(pool);
+            }
+            self.lookup.set_scratch(pool, (*p).scratch);
+            slot_in(
+                (*p).scratch,
+                Pool::index_of(pool, obj.header_ptr().as_ptr().cast()),
+            )
         }
     }
 
@@ -283,6 +318,17 @@ impl Visitor {
             }
         }
     }
+}
+
+/// Slots for a pool of an untracked type, which the map of a full
+/// collection remembers once an edge has reached it (so that later edges
+/// find `NOT_IN_SET` without reading its header): read-only, never written
+/// (only slots below `NOT_IN_SET` are).
+static NOT_IN_SET_SLOTS: [u32; MAX_BLOCKS] = [NOT_IN_SET; MAX_BLOCKS];
+
+fn not_in_set_slots() -> *mut u32 {
+    // Never written through (see `NOT_IN_SET_SLOTS`).
+    NOT_IN_SET_SLOTS.as_ptr().cast_mut()
 }
 
 /// `Count`: one reference to the target of `slot` (if its pool is in the

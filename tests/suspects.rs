@@ -392,3 +392,31 @@ fn the_old_generation_size_survives_full_collections_that_read_little() {
         assert_eq!(drops(), 3 * BIG + 7);
     });
 }
+
+/// The 25 % rule weighs the objects promoted since the last full
+/// collection against the old generation that collection left, counted
+/// without reading the pools it left alone: old objects that died by count
+/// since are not in it.
+#[test]
+fn the_25_percent_rule_counts_only_live_old_objects() {
+    run(|| {
+        gc::disable();
+        let mut keep: Vec<Gc<Small>> = (0..4000).map(|_| obj::<8>()).collect();
+        assert_eq!(gc::collect(), 0);
+        keep.truncate(1000);
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(gc::generation_sizes(), (0, 0, 1000));
+        // Young collections every 101 allocations, middle ones every third
+        // trigger (303 objects promoted each), a full one at the trigger
+        // after two middle ones if 606 promoted objects exceed a quarter of
+        // the old generation (1000; they would not exceed a quarter of the
+        // 4000 objects there were).
+        gc::set_threshold(100, 1, 1);
+        gc::enable();
+        let fulls = gc::stats()[2].collections;
+        let more: Vec<Gc<Small>> = (0..1100).map(|_| obj::<8>()).collect();
+        assert_eq!(gc::stats()[2].collections - fulls, 1);
+        drop((keep, more));
+        assert_eq!(drops(), 5100);
+    });
+}

@@ -399,24 +399,27 @@ fn the_old_generation_size_survives_full_collections_that_read_little() {
 /// since are not in it.
 #[test]
 fn the_25_percent_rule_counts_only_live_old_objects() {
+    // (Smaller under Miri; the same schedule.)
+    const S: usize = if cfg!(miri) { 10 } else { 100 };
     run(|| {
         gc::disable();
-        let mut keep: Vec<Gc<Small>> = (0..4000).map(|_| obj::<8>()).collect();
+        let mut keep: Vec<Gc<Small>> = (0..40 * S).map(|_| obj::<8>()).collect();
         assert_eq!(gc::collect(), 0);
-        keep.truncate(1000);
+        keep.truncate(10 * S);
         assert_eq!(gc::collect(), 0);
-        assert_eq!(gc::generation_sizes(), (0, 0, 1000));
-        // Young collections every 101 allocations, middle ones every third
-        // trigger (303 objects promoted each), a full one at the trigger
-        // after two middle ones if 606 promoted objects exceed a quarter of
-        // the old generation (1000; they would not exceed a quarter of the
-        // 4000 objects there were).
-        gc::set_threshold(100, 1, 1);
+        assert_eq!(gc::generation_sizes(), (0, 0, 10 * S));
+        // Young collections every S + 1 allocations, middle ones every
+        // third trigger (3 (S + 1) objects promoted each), a full one at
+        // the seventh trigger if the 6 (S + 1) promoted objects exceed a
+        // quarter of the old generation (10 S; they would not exceed a
+        // quarter of the 40 S objects there were). The next full one could
+        // come at the thirteenth.
+        gc::set_threshold(S, 1, 1);
         gc::enable();
         let fulls = gc::stats()[2].collections;
-        let more: Vec<Gc<Small>> = (0..1100).map(|_| obj::<8>()).collect();
+        let more: Vec<Gc<Small>> = (0..11 * S).map(|_| obj::<8>()).collect();
         assert_eq!(gc::stats()[2].collections - fulls, 1);
         drop((keep, more));
-        assert_eq!(drops(), 5100);
+        assert_eq!(drops(), 51 * S);
     });
 }

@@ -213,8 +213,9 @@ fn survivors_of_a_collection_that_skipped_a_borrowed_cell_stay_suspects() {
 }
 
 /// Once the suspects have led to one in sixteen of the old objects (and at
-/// least 8,192: here, fewer than the ring's 10,000), the rest are counted
-/// in one sweep: each object is still counted exactly once.
+/// least 8,192 in release builds, 16 in debug ones: here, fewer than the
+/// ring's 10,000), the rest are counted in one sweep: each object is still
+/// counted exactly once.
 #[test]
 fn a_suspect_leading_to_most_of_the_old_generation_is_counted_once_per_object() {
     run(|| {
@@ -234,7 +235,7 @@ fn a_suspect_leading_to_most_of_the_old_generation_is_counted_once_per_object() 
         visits();
         drop(head);
         assert_eq!(gc::collect(), BIG);
-        // Counted once each (the first 8,192 of the ring one by one, then
+        // Counted once each (the first part of the ring one by one, then
         // the rest in one sweep, which also counts the live ones).
         // Marked: every root, since none reaches the garbage.
         assert_eq!(visits(), 3 * BIG);

@@ -742,6 +742,17 @@ impl Collector {
                     !fully_internal
                 });
                 if lent.len() == before && visitor.stack.is_empty() {
+                    // Objects still lent: their edges were never read, so
+                    // what only they lead to was never discovered, and its
+                    // references to them (a cycle through one) never
+                    // counted. A collection over the whole old generation
+                    // would count those and find the lend over: count every
+                    // undiscovered object, then try the lent ones again.
+                    if FULL && !swept && !lent.is_empty() && self.scratch().scoped {
+                        swept = true;
+                        skipped = self.count_undiscovered(&mut lent);
+                        continue;
+                    }
                     break;
                 }
             }

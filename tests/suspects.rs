@@ -425,3 +425,29 @@ fn the_25_percent_rule_counts_only_live_old_objects() {
         assert_eq!(drops(), 51 * S);
     });
 }
+
+/// An object left lent (`Gc::get_mut`'s marker still set) cannot be
+/// traced, so an old object only it leads to is never discovered from the
+/// suspects, nor that object's reference back to it counted. A collection
+/// that leaves objects lent therefore counts the whole old generation: the
+/// lend is then seen to be over, and the cycle through it is found.
+#[test]
+fn a_cycle_through_a_lent_object_and_an_undiscovered_one_is_found() {
+    run(|| {
+        gc::disable();
+        let old = obj::<8>();
+        assert_eq!(gc::collect(), 0);
+        assert_eq!(gc::collect(), 0);
+        // `old` is old, watched, no suspect. `lent` is lent and young.
+        let mut lent = obj::<8>();
+        assert!(Gc::get_mut(&mut lent).is_some());
+        let lent_ptr: *const Small = &*lent;
+        // Both handles move into the cycle: no count drops, no clone.
+        old.links.borrow_mut().push(lent);
+        // SAFETY: the object is alive: `old`, alive, holds its only handle,
+        // and the cycle made here keeps both alive.
+        unsafe { (*lent_ptr).links.borrow_mut().push(old) };
+        assert_eq!(gc::collect(), 2);
+        assert_eq!(drops(), 2);
+    });
+}

@@ -44,6 +44,14 @@
 //!   forgotten. Two exceptions keep their objects from that proof: an
 //!   object left lent, or a `RefCell` borrowed mutably, hides edges; then
 //!   every survivor stays a suspect (see [`Collector::count_internal`]).
+//!   An object left lent hides more: what only it leads to is never
+//!   discovered, so a reference from there back to it (a cycle through
+//!   it) would never be counted, and the lend never seen to be over. So a
+//!   collection that leaves objects lent counts the whole old generation
+//!   before it gives up on them, as a collection over everything would.
+//!   (What only a borrowed `RefCell` leads to needs no such care: it is
+//!   kept by this collection either way, being reached from the cell's
+//!   targets, which count as referenced from outside.)
 //!
 //! Paths through untracked objects do not matter here: no cycle passes
 //! through one, so what only they lead to is freed by reference counting

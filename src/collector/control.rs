@@ -745,10 +745,8 @@ impl Collector {
             for pool in pools {
                 (*pool.as_ptr()).gen_slot[from] = crate::heap::pool::NOT_LISTED;
                 let (src, dst) = (Pool::gen_bitmap(pool, from), Pool::gen_bitmap(pool, to));
-                let mut any = false;
                 let mut moved = 0;
                 for w in 0..(*pool.as_ptr()).geometry.words as usize {
-                    any |= *src.add(w) != 0;
                     moved += (*src.add(w)).count_ones() as usize;
                     *dst.add(w) |= *src.add(w);
                     if to == super::OLD {
@@ -757,7 +755,7 @@ impl Collector {
                     }
                     *src.add(w) = 0;
                 }
-                if any {
+                if moved > 0 {
                     self.list_pool(to, pool);
                 }
                 if from == super::OLD {

@@ -448,12 +448,12 @@ impl Collector {
         }
     }
 
-    /// `pool`, an old pool that `gather` left alone (no scratch array), may
-    /// now have objects discovered: it becomes lazy (see [`LazyPools`]).
+    /// `pool`, an old pool with no scratch array, may have objects
+    /// discovered: it becomes lazy (see [`LazyPools`]).
     ///
     /// # Safety
-    /// A full collection started from the suspects must be counting;
-    /// `pool` must be a live tracked pool with no scratch array.
+    /// A full collection started from the suspects must be gathering or
+    /// counting; `pool` must be a live tracked pool with no scratch array.
     pub(super) unsafe fn make_lazy(&self, pool: NonNull<Pool>) {
         // SAFETY: forwarded to the caller.
         unsafe {
@@ -549,8 +549,7 @@ impl Collector {
                     }
                     if members == 0 {
                         if undiscovered != 0 {
-                            (*pool.as_ptr()).scratch = undiscovered_slots();
-                            self.lazy().pools.push(pool);
+                            self.make_lazy(pool);
                         }
                         // (A pool left with no object of these generations
                         // drops out of their lists in `split`.)
